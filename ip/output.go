@@ -1,0 +1,150 @@
+package ip
+
+import (
+	"syscall"
+	"time"
+
+	"berth/buf"
+	"berth/wire"
+)
+
+// Send prepends an IPv4 header to the transport datagram in b and sends it:
+// to this host itself through the loopback queue, or out of the routed
+// interface, fragmented when it exceeds the MTU and DontFragment is clear.
+// The caller keeps ownership of b. Errors are what a socket reports:
+// ENETUNREACH with no route, EMSGSIZE when too big to send.
+func (l *Layer) Send(now time.Time, b *buf.Buffer, hdr Header) error {
+	l.depth++
+	err := l.send(now, b, hdr)
+	l.leave(now)
+	return err
+}
+
+func (l *Layer) send(now time.Time, b *buf.Buffer, hdr Header) error {
+	l.Stats.OutRequests++
+	r, src, err := l.Route(hdr.Dst)
+	if err != nil {
+		l.Stats.OutNoRoutes++
+		return err
+	}
+	if !hdr.Src.IsValid() || hdr.Src.IsUnspecified() {
+		hdr.Src = src
+	}
+	ttl := hdr.TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if b.Len()+wire.IPv4MinHeaderLen > 65535 {
+		l.Stats.OutDiscards++
+		return syscall.EMSGSIZE
+	}
+	rep := wire.IPv4Repr{
+		TOS: hdr.TOS, ID: l.nextID, DontFragment: hdr.DontFragment, TTL: ttl,
+		Protocol: hdr.Protocol, Src: hdr.Src, Dst: hdr.Dst, PayloadLen: b.Len(),
+	}
+	l.nextID++
+	rep.Emit(b.Prepend(rep.HeaderLen()))
+	pkt := b.Bytes()
+	if r.Iface == nil {
+		l.loopback(pkt)
+		b.TrimFront(rep.HeaderLen())
+		return nil
+	}
+	err = l.transmit(r.Iface, pkt)
+	b.TrimFront(rep.HeaderLen()) // hand b back as the caller gave it
+	return err
+}
+
+// SendRaw sends a datagram whose header the caller built (IP_HDRINCL). The
+// header must be valid: a bad one is an error here, never a malformed packet
+// on the wire. Like Linux, a zero ID is filled in and the checksum computed;
+// such datagrams are not fragmented.
+func (l *Layer) SendRaw(now time.Time, pkt []byte) error {
+	l.depth++
+	defer l.leave(now)
+	l.Stats.OutRequests++
+	h, err := wire.NewIPv4(pkt)
+	if err != nil || len(h) != len(pkt) || h.TTL() == 0 {
+		l.Stats.OutDiscards++
+		return syscall.EINVAL
+	}
+	if h.ID() == 0 {
+		h.SetID(l.nextID)
+		l.nextID++
+	}
+	h.UpdateChecksum()
+	r, _, err := l.Route(h.Dst())
+	if err != nil {
+		l.Stats.OutNoRoutes++
+		return err
+	}
+	if r.Iface == nil {
+		l.loopback(pkt)
+		return nil
+	}
+	if len(pkt) > r.Iface.MTU() {
+		l.Stats.OutDiscards++
+		return syscall.EMSGSIZE
+	}
+	return l.write(r.Iface, pkt)
+}
+
+// transmit writes a whole datagram, fragmenting it to the MTU if allowed.
+func (l *Layer) transmit(ifc *Interface, pkt []byte) error {
+	mtu := ifc.MTU()
+	if len(pkt) <= mtu {
+		return l.write(ifc, pkt)
+	}
+	h := wire.IPv4(pkt) // built by us: valid
+	if h.DontFragment() {
+		l.Stats.FragFails++
+		l.Stats.OutDiscards++
+		return syscall.EMSGSIZE
+	}
+	return l.fragment(ifc, h, mtu)
+}
+
+// fragment splits h into datagrams of at most mtu bytes (RFC 791 §3.2,
+// "Fragmentation"): every fragment but the last carries a multiple of 8
+// payload bytes and More Fragments; berth emits no options, so every
+// fragment has the same header.
+func (l *Layer) fragment(ifc *Interface, h wire.IPv4, mtu int) error {
+	hl := h.HeaderLen()
+	chunk := (mtu - hl) &^ 7
+	if chunk <= 0 {
+		l.Stats.FragFails++
+		return syscall.EMSGSIZE
+	}
+	payload := h.Payload()
+	baseOff := h.FragmentOffset()
+	lastMF := h.MoreFragments()
+	for off := 0; off < len(payload); off += chunk {
+		end := min(off+chunk, len(payload))
+		fb := buf.New(0, hl+end-off)
+		f := fb.Extend(hl + end - off)
+		copy(f, h[:hl])
+		copy(f[hl:], payload[off:end])
+		fh := wire.IPv4(f)
+		fh.SetTotalLen(len(f))
+		fh.SetFragment(false, end < len(payload) || lastMF, baseOff+off)
+		fh.UpdateChecksum()
+		err := l.write(ifc, f)
+		fb.Release()
+		if err != nil {
+			return err
+		}
+		l.Stats.FragCreates++
+	}
+	l.Stats.FragOKs++
+	return nil
+}
+
+func (l *Layer) write(ifc *Interface, pkt []byte) error {
+	l.batch[0] = pkt
+	_, err := ifc.Link.Write(l.batch[:])
+	l.batch[0] = nil
+	if err != nil {
+		l.Stats.OutDiscards++
+	}
+	return err
+}
