@@ -1,0 +1,321 @@
+package stack
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"syscall"
+
+	"berth/buf"
+	"berth/ip"
+	"berth/port"
+	"berth/udp"
+	"berth/wire"
+)
+
+// UDPSocket is a datagram socket (SOCK_DGRAM): connectionless, each
+// datagram addressed on its own, may be lost, duplicated or reordered.
+// Every method returns at once; SetNotify says when to call again.
+type UDPSocket struct {
+	s     *Stack
+	id    uint64
+	owner string
+	opts  port.Options
+
+	// guarded by s.mu
+	ep       *udp.Endpoint
+	b        *port.Binding // nil until bound (explicitly or on first send)
+	closed   bool
+	notifyFn func(Event)
+}
+
+// UDPOptions configures a datagram socket.
+type UDPOptions struct {
+	Owner      string // application label for the socket table
+	ReuseAddr  bool   // SO_REUSEADDR
+	ReusePort  bool   // SO_REUSEPORT: datagrams spread over the group by flow hash
+	Privileged bool   // may bind below the privileged bound when the stack requires it
+	RecvBuffer int    // receive queue bytes; default 208 KiB (Linux rmem_default)
+}
+
+// OpenUDP opens an unbound datagram socket.
+func (s *Stack) OpenUDP(opts UDPOptions) (*UDPSocket, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	rcv := opts.RecvBuffer
+	if rcv == 0 {
+		rcv = 212992
+	}
+	u := &UDPSocket{s: s, id: s.newID(), owner: opts.Owner, ep: udp.NewEndpoint(rcv),
+		opts: port.Options{ReuseAddr: opts.ReuseAddr, ReusePort: opts.ReusePort, Privileged: opts.Privileged}}
+	s.udp.open[u] = struct{}{}
+	return u, nil
+}
+
+// udpTable is the stack's UDP state.
+type udpTable struct {
+	stats udp.Stats
+	open  map[*UDPSocket]struct{}
+}
+
+func (u *UDPSocket) request(local, remote netip.AddrPort) port.Request {
+	return port.Request{Proto: port.UDP, Local: local, Remote: remote, Opts: u.opts, Owner: u.owner, Endpoint: u}
+}
+
+// Bind binds the socket to local; port 0 picks an ephemeral port.
+func (u *UDPSocket) Bind(local netip.AddrPort) error {
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.closed {
+		return syscall.EBADF
+	}
+	if u.b != nil {
+		return syscall.EINVAL
+	}
+	a := local.Addr()
+	if a.IsValid() && !a.IsUnspecified() && !s.ip.IsLocal(a) {
+		return syscall.EADDRNOTAVAIL
+	}
+	b, err := s.ports.Bind(u.request(local, netip.AddrPort{}))
+	if err != nil {
+		return err
+	}
+	u.b = b
+	return nil
+}
+
+// Connect fixes the peer: sends go to it by default and only its datagrams
+// are received; ICMP errors about it are reported on the next call.
+// An unbound socket gets an ephemeral port (RFC 6056 algorithm 4).
+func (u *UDPSocket) Connect(remote netip.AddrPort) error {
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.closed {
+		return syscall.EBADF
+	}
+	if !remote.Addr().Is4() || remote.Port() == 0 {
+		return syscall.EINVAL
+	}
+	_, src, err := s.ip.Route(remote.Addr())
+	if err != nil {
+		return err
+	}
+	if u.b != nil && !u.b.Local().Addr().IsUnspecified() {
+		src = u.b.Local().Addr()
+	}
+	b, err := s.ports.Connect(u.b, u.request(netip.AddrPortFrom(src, 0), remote))
+	if err != nil {
+		return err
+	}
+	u.b = b
+	return nil
+}
+
+// LocalAddr is the bound address and port (invalid before binding).
+func (u *UDPSocket) LocalAddr() netip.AddrPort {
+	u.s.mu.Lock()
+	defer u.s.mu.Unlock()
+	if u.b == nil {
+		return netip.AddrPort{}
+	}
+	return u.b.Local()
+}
+
+// RemoteAddr is the connected peer (invalid when unconnected).
+func (u *UDPSocket) RemoteAddr() netip.AddrPort {
+	u.s.mu.Lock()
+	defer u.s.mu.Unlock()
+	if u.b == nil {
+		return netip.AddrPort{}
+	}
+	return u.b.Remote()
+}
+
+// SetNotify installs the callback told when the socket becomes readable
+// (a datagram or an error waits) or closes. It runs outside the stack's
+// lock; nil removes it.
+func (u *UDPSocket) SetNotify(fn func(Event)) {
+	u.s.mu.Lock()
+	u.notifyFn = fn
+	pending := u.ep.HasError()
+	if n, _ := u.ep.Queued(); n > 0 {
+		pending = true
+	}
+	u.s.mu.Unlock()
+	if fn != nil && pending {
+		fn(Readable)
+	}
+}
+
+func (u *UDPSocket) notify(ev Event) {
+	u.s.mu.Lock()
+	fn := u.notifyFn
+	u.s.mu.Unlock()
+	if fn != nil {
+		fn(ev)
+	}
+}
+
+// TryRecv copies the oldest datagram into p without blocking and returns
+// its length (truncated to len(p), the rest lost, as recvfrom does) and
+// sender. A pending ICMP error is returned first, once. EWOULDBLOCK means
+// the queue is empty.
+func (u *UDPSocket) TryRecv(p []byte) (n int, from netip.AddrPort, err error) {
+	u.s.mu.Lock()
+	defer u.s.mu.Unlock()
+	if u.closed {
+		return 0, netip.AddrPort{}, syscall.EBADF
+	}
+	if e := u.ep.TakeError(); e != 0 {
+		return 0, netip.AddrPort{}, e
+	}
+	n, _, from, ok := u.ep.Dequeue(p)
+	if !ok {
+		return 0, netip.AddrPort{}, syscall.EWOULDBLOCK
+	}
+	return n, from, nil
+}
+
+// SendTo sends one datagram to dst (the connected peer when dst is
+// invalid). An unbound socket is bound to an ephemeral port first. It
+// returns EMSGSIZE beyond 65,507 bytes, a pending ICMP error once, and the
+// routing error when dst is unreachable.
+func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
+	s := u.s
+	s.mu.Lock()
+	defer s.unlock()
+	if u.closed {
+		return syscall.EBADF
+	}
+	if e := u.ep.TakeError(); e != 0 {
+		return e
+	}
+	if !dst.IsValid() {
+		if u.b == nil || !u.b.Remote().IsValid() {
+			return syscall.EDESTADDRREQ
+		}
+		dst = u.b.Remote()
+	}
+	if !dst.Addr().Unmap().Is4() || dst.Port() == 0 {
+		return syscall.EINVAL
+	}
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	if len(p) > udp.MaxPayload {
+		return syscall.EMSGSIZE
+	}
+	_, src, err := s.ip.Route(dst.Addr())
+	if err != nil {
+		return err
+	}
+	if u.b == nil {
+		b, err := s.ports.Bind(u.request(netip.AddrPort{}, netip.AddrPort{}))
+		if err != nil {
+			return err
+		}
+		u.b = b
+	}
+	local := u.b.Local()
+	if !local.Addr().IsUnspecified() {
+		src = local.Addr()
+	}
+	b := buf.From(buf.Headroom, p)
+	defer b.Release()
+	udp.Encode(b, netip.AddrPortFrom(src, local.Port()), dst)
+	if err := s.ip.Send(s.clk.Now(), b, ip.Header{Src: src, Dst: dst.Addr(), Protocol: uint8(port.UDP)}); err != nil {
+		s.udp.stats.SndbufErrors++
+		return err
+	}
+	u.ep.TxDatagrams++
+	s.udp.stats.OutDatagrams++
+	return nil
+}
+
+// Close releases the port and drops what was queued.
+func (u *UDPSocket) Close() error {
+	s := u.s
+	s.mu.Lock()
+	if u.closed {
+		s.mu.Unlock()
+		return syscall.EBADF
+	}
+	u.close(s)
+	s.unlock()
+	return nil
+}
+
+// close detaches u; mu must be held.
+func (u *UDPSocket) close(s *Stack) {
+	u.closed = true
+	if u.b != nil {
+		u.b.Release()
+	}
+	u.ep.Clear()
+	delete(s.udp.open, u)
+	if u.notifyFn != nil {
+		s.post(u, Closed)
+	}
+}
+
+// udpHandler is the IP layer's handler for protocol 17.
+type udpHandler struct{ s *Stack }
+
+func (h udpHandler) HandlePacket(p *ip.Packet) {
+	s := h.s
+	src, dst := p.Header.Src(), p.Header.Dst()
+	d, err := udp.Parse(src, dst, p.Payload)
+	if err != nil {
+		s.udp.stats.InErrors++
+		if errors.Is(err, udp.ErrChecksum) {
+			s.udp.stats.InCsumErrors++
+		}
+		return
+	}
+	local := netip.AddrPortFrom(dst, d.DstPort())
+	remote := netip.AddrPortFrom(src, d.SrcPort())
+	ep, _ := s.ports.Lookup(port.UDP, local, remote).(*UDPSocket)
+	if ep == nil {
+		// RFC 1122 §4.1.3.1: port unreachable for a port nobody holds
+		// (SendError keeps quiet about broadcasts and rate-limits).
+		s.udp.stats.NoPorts++
+		s.ip.SendError(p.Now, p.Header, wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+		return
+	}
+	if !ep.ep.Enqueue(remote, d.Payload()) {
+		s.udp.stats.RcvbufErrors++
+		s.udp.stats.InErrors++
+		return
+	}
+	s.udp.stats.InDatagrams++
+	if ep.notifyFn != nil {
+		s.post(ep, Readable)
+	}
+}
+
+// HandleError reports an ICMP error to the connected socket that sent the
+// quoted datagram; unconnected sockets do not hear of it, as on Linux
+// without IP_RECVERR.
+func (h udpHandler) HandleError(e *ip.ICMPError) {
+	s := h.s
+	if len(e.OrigPayload) < 4 {
+		return
+	}
+	local := netip.AddrPortFrom(e.Original.Src(), binary.BigEndian.Uint16(e.OrigPayload[0:]))
+	remote := netip.AddrPortFrom(e.Original.Dst(), binary.BigEndian.Uint16(e.OrigPayload[2:]))
+	b := s.ports.LookupBinding(port.UDP, local, remote)
+	if b == nil || b.Remote() != remote {
+		return
+	}
+	u, _ := b.Endpoint().(*UDPSocket)
+	if u == nil {
+		return
+	}
+	u.ep.SetError(e.Errno())
+	if u.notifyFn != nil {
+		s.post(u, Readable)
+	}
+}
