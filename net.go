@@ -1,0 +1,151 @@
+package berth
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"berth/port"
+	"berth/port/services"
+	"berth/socket"
+	"berth/stack"
+)
+
+// ListenPacket announces on the local address, like net.ListenPacket:
+// network "udp" or "udp4" for a datagram socket, or "ip4:PROTO" for a raw
+// socket, PROTO a name ("icmp") or number ("253"). The address may name a
+// service: ":echo", "198.18.0.2:domain".
+func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
+	switch network {
+	case "udp", "udp4":
+		local, err := h.resolve(port.UDP, address)
+		if err != nil {
+			return nil, opErr("listen", network, address, err)
+		}
+		u, err := h.s.OpenUDP(stack.UDPOptions{})
+		if err != nil {
+			return nil, opErr("listen", network, address, err)
+		}
+		if err := u.Bind(local); err != nil {
+			u.Close()
+			return nil, &net.OpError{Op: "listen", Net: network, Source: nil, Addr: net.UDPAddrFromAddrPort(local), Err: os.NewSyscallError("bind", err)}
+		}
+		return socket.NewUDP(u, network), nil
+	case "udp6":
+		return nil, opErr("listen", network, address, syscall.EAFNOSUPPORT)
+	}
+	if proto, ok, err := rawProtocol(network); ok {
+		if err != nil {
+			return nil, opErr("listen", network, address, err)
+		}
+		r, err := h.s.OpenRaw(proto, stack.RawOptions{})
+		if err != nil {
+			return nil, opErr("listen", network, address, err)
+		}
+		if address != "" {
+			a, err := netip.ParseAddr(address)
+			if err != nil {
+				r.Close()
+				return nil, opErr("listen", network, address, err)
+			}
+			if err := r.Bind(a); err != nil {
+				r.Close()
+				return nil, opErr("listen", network, address, os.NewSyscallError("bind", err))
+			}
+		}
+		return socket.NewRaw(r, network), nil
+	}
+	return nil, opErr("listen", network, address, net.UnknownNetworkError(network))
+}
+
+// Dial connects to the address on the named network, like net.Dial.
+func (h *Host) Dial(network, address string) (net.Conn, error) {
+	return h.DialContext(context.Background(), network, address)
+}
+
+// DialContext is Dial with a context, for http.Transport.DialContext.
+func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, opErr("dial", network, address, err)
+	}
+	switch network {
+	case "udp", "udp4":
+		remote, err := h.resolve(port.UDP, address)
+		if err != nil {
+			return nil, opErr("dial", network, address, err)
+		}
+		u, err := h.s.OpenUDP(stack.UDPOptions{})
+		if err != nil {
+			return nil, opErr("dial", network, address, err)
+		}
+		if err := u.Connect(remote); err != nil {
+			u.Close()
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: net.UDPAddrFromAddrPort(remote), Err: os.NewSyscallError("connect", err)}
+		}
+		return socket.NewUDP(u, network), nil
+	}
+	if proto, ok, err := rawProtocol(network); ok {
+		if err != nil {
+			return nil, opErr("dial", network, address, err)
+		}
+		a, err := netip.ParseAddr(address)
+		if err != nil {
+			return nil, opErr("dial", network, address, err)
+		}
+		r, err := h.s.OpenRaw(proto, stack.RawOptions{})
+		if err != nil {
+			return nil, opErr("dial", network, address, err)
+		}
+		r.Connect(a)
+		return socket.NewRaw(r, network), nil
+	}
+	return nil, opErr("dial", network, address, net.UnknownNetworkError(network))
+}
+
+// resolve parses "host:port" where port may be a service name.
+func (h *Host) resolve(proto port.Protocol, address string) (netip.AddrPort, error) {
+	return services.ParseAddrPort(address, proto, h.reg)
+}
+
+func opErr(op, network, address string, err error) error {
+	var addr net.Addr
+	if address != "" {
+		addr = addrString(address)
+	}
+	return &net.OpError{Op: op, Net: network, Addr: addr, Err: err}
+}
+
+type addrString string
+
+func (a addrString) Network() string { return "" }
+func (a addrString) String() string  { return string(a) }
+
+// rawProtocol parses "ip4:icmp" / "ip4:253" / "ip:icmp" as Go's net does.
+func rawProtocol(network string) (proto uint8, ok bool, err error) {
+	fam, name, found := strings.Cut(network, ":")
+	if !found || (fam != "ip" && fam != "ip4" && fam != "ip6") {
+		return 0, false, nil
+	}
+	if fam == "ip6" {
+		return 0, true, syscall.EAFNOSUPPORT
+	}
+	if n, e := strconv.ParseUint(name, 10, 8); e == nil {
+		return uint8(n), true, nil
+	}
+	if n, found := protocolNumbers[strings.ToLower(name)]; found {
+		return n, true, nil
+	}
+	return 0, true, errors.New("unknown IP protocol " + strconv.Quote(name))
+}
+
+// protocolNumbers are the IANA protocol names Go's net knows without
+// /etc/protocols, and a few more.
+var protocolNumbers = map[string]uint8{
+	"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "ipv6": 41, "gre": 47, "esp": 50, "ah": 51,
+	"ipv6-icmp": 58, "ospf": 89, "pim": 103, "vrrp": 112, "l2tp": 115, "sctp": 132, "udplite": 136,
+}
