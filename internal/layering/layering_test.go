@@ -54,7 +54,7 @@ func top(path string) (string, bool) {
 
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json", "berth/...")
+	cmd := exec.Command("go", "list", "-e", "-json", "berth/...")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
@@ -106,7 +106,7 @@ func TestBasePackagesUseOnlyTheStandardLibrary(t *testing.T) {
 		if !stdOnly[d] {
 			continue
 		}
-		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", p.ImportPath).Output()
+		out, err := exec.Command("go", "list", "-e", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", p.ImportPath).Output()
 		if err != nil {
 			t.Fatal(err)
 		}
