@@ -1,0 +1,276 @@
+package tcp
+
+import (
+	"berth/seq"
+	"berth/wire"
+)
+
+// emit sends one segment. Every segment but a bare RST carries the ACK of
+// RCV.NXT and a fresh window; sending it satisfies any pending ACK.
+func (c *Conn) emit(now tick, flags wire.TCPFlags, sq seq.Value, payload []byte) {
+	s := &c.cfg.seg
+	*s = Segment{Seq: sq, Flags: flags, Payload: payload}
+	if flags&wire.FlagSYN != 0 {
+		c.synOptions(now, s)
+	} else {
+		if c.has(fTimestamps) {
+			s.Options.HasTimestamp = true
+			s.Options.TSVal = c.tsClock(now)
+			s.Options.TSEcr = c.tsRecent
+		}
+		if flags&wire.FlagACK != 0 {
+			s.Window = c.advertise()
+		}
+	}
+	if flags&wire.FlagACK != 0 {
+		s.Ack = c.rcvNxt
+		c.lastAck = c.rcvNxt
+		c.delackAt = 0
+		c.clear(fAckNow)
+	}
+	if flags&wire.FlagRST != 0 {
+		c.cfg.Stats.OutRsts++
+	}
+	c.cfg.Stats.OutSegs++
+	c.out.SendSegment(c.local, c.remote, s)
+	s.Payload = nil
+}
+
+// synOptions fills the options and window of our SYN or SYN-ACK. A SYN
+// offers what the Config enables; a SYN-ACK answers only what the peer's
+// SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2). The window in a SYN is
+// never scaled (RFC 7323 §2.2).
+func (c *Conn) synOptions(now tick, s *Segment) {
+	o := &s.Options
+	o.MSS = c.advMSS
+	synAck := s.Flags&wire.FlagACK != 0
+	if c.cfg.WindowScale >= 0 && (!synAck || c.has(fWindowScale)) {
+		o.HasWindowScale = true
+		o.WindowScale = c.rcvScale
+	}
+	if c.cfg.Timestamps && (!synAck || c.has(fTimestamps)) {
+		o.HasTimestamp = true
+		o.TSVal = c.tsClock(now)
+		if synAck {
+			o.TSEcr = c.tsRecent
+		}
+	}
+	if c.cfg.SACKPermitted && (!synAck || c.has(fSACK)) {
+		o.SACKPermitted = true
+	}
+	s.Window = uint16(min(c.rcvBufSize(), 0xffff))
+}
+
+func (c *Conn) emitSyn(now tick) {
+	if c.state == StateSynSent {
+		c.rcvScale = uint8(max(c.cfg.WindowScale, 0))
+		c.emit(now, wire.FlagSYN, c.iss, nil)
+		return
+	}
+	c.emit(now, wire.FlagSYN|wire.FlagACK, c.iss, nil)
+}
+
+// emitAck sends a bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+func (c *Conn) emitAck(now tick) {
+	c.emit(now, wire.FlagACK, c.sndNxt, nil)
+}
+
+// emitReset aborts the peer's side: <SEQ=SND.NXT><CTL=RST>, with the ACK
+// bit and RCV.NXT as Linux sends it (RFC 9293 §3.10.5, ABORT call). The
+// highest sequence number sent is the one the peer expects after all our
+// data arrived, which is what RFC 5961 §3.2 checks exactly.
+func (c *Conn) emitReset(now tick) {
+	c.emit(now, wire.FlagRST|wire.FlagACK, c.sndMax, nil)
+}
+
+// advertise computes the window field of an outgoing segment and records
+// the right edge it promises.
+//
+// The window offers the receive buffer less the bytes waiting to be read.
+// Receiver-side silly window avoidance (RFC 1122 §4.2.3.3): the right edge
+// moves only by at least min(buffer/2, MSS); until then it stays put, so the
+// window shrinks as data arrives and reopens in useful steps. The right edge
+// never moves left (RFC 9293 §3.8.6.2.2; RFC 7323 §2.4 excuses the rounding
+// of scaled windows).
+func (c *Conn) advertise() uint16 {
+	buf := seq.Size(c.rcvBufSize())
+	dataEnd := c.rcvDataEnd()
+	unread := seq.Size(c.rcvBuf.len())
+	edge := dataEnd.Add(buf - min(unread, buf))
+	if c.rcvAdv.LessThan(edge) && edge.Sub(c.rcvAdv) < min(buf/2, seq.Size(c.advMSS)) {
+		edge = c.rcvAdv
+	}
+	if edge.LessThan(c.rcvAdv) {
+		edge = c.rcvAdv
+	}
+	var wnd uint32
+	if c.rcvNxt.LessThan(edge) {
+		wnd = uint32(edge.Sub(c.rcvNxt)) >> c.rcvScale
+	}
+	wnd = min(wnd, 0xffff)
+	adv := c.rcvNxt.Add(seq.Size(wnd << c.rcvScale))
+	if c.rcvAdv.LessThan(adv) {
+		c.rcvAdv = adv
+	}
+	return uint16(wnd)
+}
+
+// canSend reports whether the state lets data or a FIN go out.
+func (c *Conn) canSend() bool {
+	switch c.state {
+	case StateEstablished, StateCloseWait, StateFinWait1, StateClosing, StateLastAck:
+		return true
+	}
+	return false
+}
+
+// trySend sends what the send buffer holds as far as the peer's window, the
+// congestion window, Nagle's algorithm and sender-side silly window
+// avoidance allow, and arms the timers that follow from it.
+func (c *Conn) trySend(now tick) {
+	if !c.canSend() {
+		return
+	}
+	mss := seq.Size(c.sndMSS)
+	for {
+		end := c.sndEnd()
+		var avail seq.Size
+		if c.sndNxt.LessThan(end) {
+			avail = end.Sub(c.sndNxt)
+		}
+		finToSend := c.finPending() && c.sndNxt.LessThanEq(end)
+		if avail == 0 && !finToSend {
+			break
+		}
+		var wndLeft seq.Size
+		if wndEnd := c.sndUna.Add(seq.Size(c.sndWnd)); c.sndNxt.LessThan(wndEnd) {
+			wndLeft = wndEnd.Sub(c.sndNxt)
+		}
+		flight := c.sndNxt.Sub(c.sndUna)
+		cwnd := seq.Size(c.cong.Cwnd)
+		if !c.has(fRecovery) && c.dupAcks > 0 && c.dupAcks < dupThresh {
+			// Limited transmit (RFC 3042): each of the first two
+			// duplicate ACKs lets one new segment out.
+			cwnd += seq.Size(c.dupAcks) * mss
+		}
+		var cwndLeft seq.Size
+		if flight < cwnd {
+			cwndLeft = cwnd - flight
+		}
+		n := min(avail, mss, wndLeft, cwndLeft)
+		fin := finToSend && c.sndNxt.Add(n) == end
+		if n == 0 && !fin {
+			break
+		}
+		if n == 0 && cwndLeft == 0 && flight > 0 {
+			break // a bare FIN still waits for the congestion window
+		}
+		if n < mss && !fin {
+			if n < avail {
+				// The window, not the data, limits this segment:
+				// sender SWS avoidance (RFC 1122 §4.2.3.4) sends it
+				// only if it is at least half the largest window the
+				// peer has offered. Otherwise wait for an ACK, or for
+				// the persist timer if nothing is in flight.
+				if n < seq.Size(c.maxWnd/2) || n == 0 {
+					break
+				}
+			} else if !c.has(fNoDelay) && c.sndUna.LessThan(c.sndSml) {
+				// Nagle (RFC 1122 §4.2.3.4, RFC 896) in Minshall's
+				// variant, as Linux: hold a small segment while an
+				// earlier small segment is unacknowledged.
+				break
+			}
+		}
+		c.sendData(now, n, fin)
+	}
+	c.armAfterSend(now)
+}
+
+// sendData sends n bytes from SND.NXT, with a FIN if fin, and advances
+// SND.NXT.
+func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
+	mss := seq.Size(c.sndMSS)
+	flags := wire.FlagACK
+	end := c.sndEnd()
+	if c.sndNxt.Add(n) == end && n > 0 {
+		flags |= wire.FlagPSH
+	}
+	if fin {
+		flags |= wire.FlagFIN
+	}
+	off := int(c.sndNxt.Sub(c.sndBase()))
+	payload := c.sndBuf.peek(off, int(n), c.cfg.scratchFor(int(n)))
+	isNew := c.sndNxt == c.sndMax
+	c.emit(now, flags, c.sndNxt, payload)
+	if isNew {
+		if c.rttAt == 0 && n > 0 {
+			c.rttAt, c.rttSeq = now, c.sndNxt
+		}
+	} else {
+		c.countRetrans()
+	}
+	if n < mss {
+		c.sndSml = c.sndNxt.Add(n)
+	}
+	if n > 0 && now-c.lastRecv < tick(c.cfg.DelayedAck) {
+		// Data going out right after data came in: interactive
+		// traffic, where ACKs ride on replies (Linux "pingpong").
+		c.set(fPingPong)
+	}
+	c.sndNxt = c.sndNxt.Add(n)
+	if fin {
+		c.sndNxt++
+	}
+	if c.sndMax.LessThan(c.sndNxt) {
+		c.sndMax = c.sndNxt
+	}
+	if c.rtxAt == 0 {
+		c.armRetransmit(now)
+	}
+}
+
+// armAfterSend arms the persist timer when data waits but nothing is in
+// flight to bring the ACK that would release it (RFC 9293 §3.8.6.1).
+func (c *Conn) armAfterSend(now tick) {
+	if c.rtxAt != 0 || c.sndNxt != c.sndUna {
+		return
+	}
+	if c.sndNxt.LessThan(c.sndEnd()) {
+		c.rtxAt = now + tick(c.backedOff(c.probes))
+	}
+}
+
+// retransmitHead resends the first unacknowledged segment without moving
+// SND.NXT: fast retransmit and NewReno partial ACKs (RFC 5681 §3.2,
+// RFC 6582 §3.2).
+func (c *Conn) retransmitHead(now tick) {
+	end := c.sndEnd()
+	var n seq.Size
+	if c.sndUna.LessThan(end) {
+		n = min(end.Sub(c.sndUna), seq.Size(c.sndMSS), c.sndMax.Sub(c.sndUna))
+	}
+	fin := c.finPending() && c.sndUna.Add(n) == end && c.sndMax.GreaterThan(end)
+	if n == 0 && !fin {
+		return
+	}
+	flags := wire.FlagACK
+	if fin {
+		flags |= wire.FlagFIN
+	}
+	off := int(c.sndUna.Sub(c.sndBase()))
+	payload := c.sndBuf.peek(off, int(n), c.cfg.scratchFor(int(n)))
+	c.emit(now, flags, c.sndUna, payload)
+	c.countRetrans()
+	if c.rttAt != 0 && c.rttSeq.LessThanEq(c.sndUna.Add(n)) {
+		c.rttAt = 0 // Karn: no sample from a retransmitted sequence range
+	}
+}
+
+// countRetrans moves the segment just emitted from OutSegs, which counts
+// only first transmissions (RFC 1213 tcpOutSegs), to RetransSegs.
+func (c *Conn) countRetrans() {
+	c.cfg.Stats.OutSegs--
+	c.cfg.Stats.RetransSegs++
+	c.retrans++
+}
