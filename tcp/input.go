@@ -194,8 +194,8 @@ func (c *Conn) checkIncoming(now tick, s *Segment) bool {
 
 	// RFC 7323 §4.3 (2): remember the timestamp of the segment that
 	// begins at or before what we last acknowledged.
-	if c.has(fTimestamps) && s.Options.HasTimestamp &&
-		int32(s.Options.TSVal-c.tsRecent) >= 0 && s.Seq.LessThanEq(c.lastAck) {
+	if c.has(fTimestamps) && s.Options.HasTimestamp && s.Seq.LessThanEq(c.lastAck) &&
+		(int32(s.Options.TSVal-c.tsRecent) >= 0 || c.tsRecentAt == 0) {
 		c.tsRecent = s.Options.TSVal
 		c.tsRecentAt = now
 	}

@@ -213,7 +213,7 @@ func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
 	if n < mss {
 		c.sndSml = c.sndNxt.Add(n)
 	}
-	if n > 0 && now-c.lastRecv < tick(c.cfg.DelayedAck) {
+	if n > 0 && c.has(fGotData) && now-c.lastRecv < tick(c.cfg.DelayedAck) {
 		// Data going out right after data came in: interactive
 		// traffic, where ACKs ride on replies (Linux "pingpong").
 		c.set(fPingPong)
