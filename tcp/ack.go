@@ -41,14 +41,21 @@ func (c *Conn) processAck(now tick, s *Segment) bool {
 		c.sndWnd = uint32(s.Window) << c.sndScale
 		c.sndWl1, c.sndWl2 = s.Seq, ack
 		c.maxWnd = max(c.maxWnd, c.sndWnd)
+		if oldWnd == 0 && c.sndWnd > 0 && c.sndNxt == c.sndUna {
+			// The window opened: the persist timer's backoff is
+			// over; trySend takes it from here.
+			c.backoff = 0
+			c.rtxAt = 0
+		}
 	}
 	switch {
 	case ack.GreaterThan(c.sndUna):
 		c.ackNewData(now, s)
 	case ack == c.sndUna && len(s.Payload) == 0 && s.Flags&(wire.FlagSYN|wire.FlagFIN) == 0 &&
-		c.sndWnd == oldWnd && c.sndMax != c.sndUna:
+		c.sndWnd == oldWnd && c.sndNxt != c.sndUna:
 		// A duplicate ACK as RFC 5681 §2 defines it: nothing new,
-		// same window, data outstanding.
+		// same window, data outstanding (a window probe beyond a
+		// closed window is not).
 		c.onDupAck(now)
 	}
 	return true

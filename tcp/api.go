@@ -93,6 +93,7 @@ func (c *Conn) windowUpdate(now tick) {
 	}
 	unread := min(seq.Size(c.rcvBuf.len()), buf)
 	next := c.rcvDataEnd().Add(buf - unread).Sub(c.rcvNxt)
+	next = min(next, seq.Size(0xffff)<<c.rcvScale) // what the field can say
 	if next >= 2*cur && next-cur >= min(buf/2, seq.Size(c.advMSS)) {
 		c.emitAck(now)
 	}

@@ -155,7 +155,7 @@ func (c *Config) init(now time.Time) {
 	// Ticks count from an hour before the first call, so that no real
 	// instant maps to tick 0, which marks a timer as unarmed.
 	c.epoch = now.Add(-time.Hour)
-	c.cookieWindow = 2 * time.Minute
+	c.cookieWindow = (cookieMaxAge + 1) * cookiePeriod
 }
 
 func setDefault[T int | time.Duration](p *T, v T) {

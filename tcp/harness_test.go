@@ -289,3 +289,9 @@ func mustState(t *testing.T, c *Conn, s State) {
 		t.Fatalf("state %v, want %v", c.State(), s)
 	}
 }
+
+// near reports d == want to within a millisecond: RTOs carry SRTT, which a
+// zero-delay handshake leaves at a microsecond, and timestamps tick in ms.
+func near(d, want time.Duration) bool {
+	return d >= want-time.Millisecond && d <= want+time.Millisecond
+}

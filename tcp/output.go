@@ -165,7 +165,7 @@ func (c *Conn) trySend(now tick) {
 		if n == 0 && cwndLeft == 0 && flight > 0 {
 			break // a bare FIN still waits for the congestion window
 		}
-		if n < mss && !fin {
+		if n < mss && !fin && c.sndNxt == c.sndMax {
 			if n < avail {
 				// The window, not the data, limits this segment:
 				// sender SWS avoidance (RFC 1122 §4.2.3.4) sends it
@@ -178,7 +178,8 @@ func (c *Conn) trySend(now tick) {
 			} else if !c.has(fNoDelay) && c.sndUna.LessThan(c.sndSml) {
 				// Nagle (RFC 1122 §4.2.3.4, RFC 896) in Minshall's
 				// variant, as Linux: hold a small segment while an
-				// earlier small segment is unacknowledged.
+				// earlier small segment is unacknowledged. Both
+				// rules are for new data; retransmissions go.
 				break
 			}
 		}
@@ -237,7 +238,7 @@ func (c *Conn) armAfterSend(now tick) {
 		return
 	}
 	if c.sndNxt.LessThan(c.sndEnd()) {
-		c.rtxAt = now + tick(c.backedOff(c.probes))
+		c.rtxAt = now + tick(c.backedOff(c.backoff))
 	}
 }
 

@@ -168,7 +168,10 @@ func (c *Conn) onPersist(now tick) {
 		return
 	}
 	if c.probes < 255 {
-		c.probes++
+		c.probes++ // unanswered; any acceptable segment clears it
+	}
+	if c.backoff < 255 {
+		c.backoff++ // the probe interval; cleared when the window opens
 	}
 	var wndLeft seq.Size
 	if wndEnd := c.sndUna.Add(seq.Size(c.sndWnd)); c.sndNxt.LessThan(wndEnd) {
@@ -187,7 +190,7 @@ func (c *Conn) onPersist(now tick) {
 	} else {
 		c.countRetrans()
 	}
-	c.rtxAt = now + tick(c.backedOff(c.probes))
+	c.rtxAt = now + tick(c.backedOff(c.backoff))
 }
 
 // onStateTimer fires keepAt: the end of TIME-WAIT, the FIN-WAIT-2 timeout,
