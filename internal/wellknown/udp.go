@@ -55,7 +55,9 @@ func ServeUDP(s *stack.Stack, addr netip.Addr) (*Services, error) {
 	}{
 		{Echo, func(req, _ []byte) []byte { return req }},
 		{Discard, nil},
-		{Daytime, func(_, out []byte) []byte { return sv.clock().AppendFormat(out[:0], "Monday, January 2, 2006 15:04:05-MST\r\n") }},
+		{Daytime, func(_, out []byte) []byte {
+			return sv.clock().AppendFormat(out[:0], "Monday, January 2, 2006 15:04:05-MST\r\n")
+		}},
 		{Chargen, func(req, out []byte) []byte { return chargen(out[:0], ChargenMax) }},
 	} {
 		u, err := s.OpenUDP(stack.UDPOptions{Owner: "berth-" + name(svc.port)})
