@@ -110,13 +110,23 @@ func (l *Layer) loopback(pkt []byte) {
 	l.loop = append(l.loop, buf.From(0, pkt))
 }
 
-// leave ends a call into the layer; the outermost one handles the
-// datagrams that were looped back meanwhile.
+// leave ends a call into the layer from the outside (Input, Tick); the
+// outermost one handles the datagrams that were looped back meanwhile.
 func (l *Layer) leave(now time.Time) {
-	if l.depth > 1 {
-		l.depth--
+	l.depth--
+	if l.depth == 0 {
+		l.Flush(now)
+	}
+}
+
+// Flush handles the datagrams this host sent itself. Send only queues them,
+// so a transport that sends from inside its own processing is never
+// re-entered; the stack flushes once its current work is done.
+func (l *Layer) Flush(now time.Time) {
+	if l.depth != 0 {
 		return
 	}
+	l.depth = 1
 	for i := 0; i < len(l.loop); i++ {
 		b := l.loop[i]
 		l.loop[i] = nil
@@ -126,3 +136,6 @@ func (l *Layer) leave(now time.Time) {
 	l.loop = l.loop[:0]
 	l.depth = 0
 }
+
+// Pending reports whether looped-back datagrams wait for Flush.
+func (l *Layer) Pending() bool { return len(l.loop) > 0 }

@@ -407,7 +407,7 @@ func TestLongestPrefixMatch(t *testing.T) {
 	}
 }
 
-func TestLoopbackDeliversAfterCurrentPacket(t *testing.T) {
+func TestLoopbackWaitsForFlush(t *testing.T) {
 	l, _, wl := newLayer(t, 1500)
 	h := &recordingHandler{}
 	l.SetHandler(99, h)
@@ -415,7 +415,11 @@ func TestLoopbackDeliversAfterCurrentPacket(t *testing.T) {
 	if err := l.Send(epoch, b, Header{Dst: hostB, Protocol: 99}); err != nil {
 		t.Fatal(err)
 	}
-	if len(wl.take()) != 0 || len(h.pkts) != 1 || string(h.pkts[0]) != "to myself" {
+	if len(h.pkts) != 0 || !l.Pending() {
+		t.Fatal("looped-back datagram delivered inside Send")
+	}
+	l.Flush(epoch)
+	if len(wl.take()) != 0 || len(h.pkts) != 1 || string(h.pkts[0]) != "to myself" || l.Pending() {
 		t.Fatalf("loopback: %q", h.pkts)
 	}
 }

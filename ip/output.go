@@ -12,12 +12,10 @@ import (
 // to this host itself through the loopback queue, or out of the routed
 // interface, fragmented when it exceeds the MTU and DontFragment is clear.
 // The caller keeps ownership of b. Errors are what a socket reports:
-// ENETUNREACH with no route, EMSGSIZE when too big to send.
+// ENETUNREACH with no route, EMSGSIZE when too big to send. Datagrams to
+// this host wait for Flush.
 func (l *Layer) Send(now time.Time, b *buf.Buffer, hdr Header) error {
-	l.depth++
-	err := l.send(now, b, hdr)
-	l.leave(now)
-	return err
+	return l.send(now, b, hdr)
 }
 
 func (l *Layer) send(now time.Time, b *buf.Buffer, hdr Header) error {
@@ -60,8 +58,6 @@ func (l *Layer) send(now time.Time, b *buf.Buffer, hdr Header) error {
 // on the wire. Like Linux, a zero ID is filled in and the checksum computed;
 // such datagrams are not fragmented.
 func (l *Layer) SendRaw(now time.Time, pkt []byte) error {
-	l.depth++
-	defer l.leave(now)
 	l.Stats.OutRequests++
 	h, err := wire.NewIPv4(pkt)
 	if err != nil || len(h) != len(pkt) || h.TTL() == 0 {

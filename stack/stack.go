@@ -216,6 +216,9 @@ func (s *Stack) post(n notifier, ev Event) { s.pending = append(s.pending, event
 // unlock re-arms the stack's timers, releases mu and runs the callbacks
 // queued while it was held.
 func (s *Stack) unlock() {
+	if s.ip.Pending() && !s.closed {
+		s.ip.Flush(s.clk.Now())
+	}
 	s.armIPTimer()
 	evs := s.pending
 	s.pending = nil
