@@ -20,6 +20,7 @@ import (
 	"berth/ip"
 	"berth/link"
 	"berth/port"
+	"berth/tcp"
 )
 
 // Options configures a Stack.
@@ -33,6 +34,9 @@ type Options struct {
 	Seed uint64
 	// IP tunes the IPv4 layer.
 	IP ip.Config
+	// TCP configures stream sockets; nil means tcp.DefaultConfig() (the
+	// Linux profile). Its ISN key is drawn from Seed when zero.
+	TCP *tcp.Config
 	// Ports configures the port spaces (ephemeral range, privileged ports).
 	// Its Rand is drawn from Seed when nil.
 	Ports port.Config
@@ -49,6 +53,7 @@ type Stack struct {
 	links    []link.Link
 	raw      rawTable
 	udp      udpTable
+	tcp      tcpTable
 	ports    *port.Manager
 	pending  []event
 	nextID   uint64
@@ -88,6 +93,7 @@ func New(opts Options) *Stack {
 	s.ports = port.NewManager(pc)
 	s.udp.open = make(map[*UDPSocket]struct{})
 	s.ip.SetHandler(uint8(port.UDP), udpHandler{s})
+	s.initTCP(opts.TCP)
 	return s
 }
 
@@ -181,6 +187,7 @@ func (s *Stack) Close() error {
 	for u := range s.udp.open {
 		u.close(s)
 	}
+	s.closeAllTCP()
 	s.unlock()
 	var err error
 	for _, l := range links {

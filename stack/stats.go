@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"berth/ip"
+	"berth/tcp"
 	"berth/udp"
 )
 
@@ -13,6 +14,7 @@ import (
 type Stats struct {
 	Ip   ip.Stats
 	Icmp ip.ICMPStats
+	Tcp  tcp.Stats
 	Udp  udp.Stats
 	Raw  RawStats
 }
@@ -28,7 +30,7 @@ type RawStats struct {
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Ip: s.ip.Stats, Icmp: s.ip.ICMP, Udp: s.udp.stats, Raw: s.raw.stats}
+	return Stats{Ip: s.ip.Stats, Icmp: s.ip.ICMP, Tcp: s.tcp.stats, Udp: s.udp.stats, Raw: s.raw.stats}
 }
 
 // WriteTo prints the counters like `netstat -s`: one group a paragraph,
@@ -38,7 +40,7 @@ func (st Stats) WriteTo(w io.Writer) (int64, error) {
 	for _, g := range []struct {
 		name string
 		v    any
-	}{{"Ip", st.Ip}, {"Icmp", st.Icmp}, {"Udp", st.Udp}, {"Raw", st.Raw}} {
+	}{{"Ip", st.Ip}, {"Icmp", st.Icmp}, {"Tcp", st.Tcp}, {"Udp", st.Udp}, {"Raw", st.Raw}} {
 		c, err := fmt.Fprintf(w, "%s:\n", g.name)
 		n += int64(c)
 		if err != nil {

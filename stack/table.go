@@ -71,6 +71,3 @@ func (s *Stack) Sockets() []SocketInfo {
 	})
 	return out
 }
-
-// tcpSockets adds the TCP rows; the stream-socket work fills it in.
-func (s *Stack) tcpSockets(out *[]SocketInfo, pid int) {}
