@@ -15,12 +15,15 @@ package berth
 import (
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 
 	"berth/clock"
 	"berth/link"
 	"berth/port"
 	"berth/port/services"
 	"berth/stack"
+	"berth/tcp"
 )
 
 // Options configures a Host.
@@ -36,12 +39,18 @@ type Options struct {
 	// Services resolves service names in addresses ("host:http") and
 	// names the ports in the socket table; nil means services.Default().
 	Services *services.Registry
+	// Owner labels the sockets this host's net-style calls open, in the
+	// socket table; default the program's name.
+	Owner string
+	// TCP configures stream sockets; nil is the Linux profile.
+	TCP *tcp.Config
 }
 
 // Host is one berth host.
 type Host struct {
-	s   *stack.Stack
-	reg *services.Registry
+	s     *stack.Stack
+	reg   *services.Registry
+	owner string
 }
 
 // NewHost returns a host with no links.
@@ -50,9 +59,14 @@ func NewHost(opts Options) *Host {
 	if reg == nil {
 		reg = services.Default()
 	}
+	owner := opts.Owner
+	if owner == "" {
+		owner = filepath.Base(os.Args[0])
+	}
 	return &Host{
-		s:   stack.New(stack.Options{Name: opts.Name, Seed: opts.Seed, Clock: opts.Clock, Ports: opts.Ports}),
-		reg: reg,
+		s:     stack.New(stack.Options{Name: opts.Name, Seed: opts.Seed, Clock: opts.Clock, Ports: opts.Ports, TCP: opts.TCP}),
+		reg:   reg,
+		owner: owner,
 	}
 }
 

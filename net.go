@@ -27,7 +27,7 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
-		u, err := h.s.OpenUDP(stack.UDPOptions{})
+		u, err := h.s.OpenUDP(stack.UDPOptions{Owner: h.owner})
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
@@ -43,7 +43,7 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
-		r, err := h.s.OpenRaw(proto, stack.RawOptions{})
+		r, err := h.s.OpenRaw(proto, stack.RawOptions{Owner: h.owner})
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
@@ -63,6 +63,27 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 	return nil, opErr("listen", network, address, net.UnknownNetworkError(network))
 }
 
+// Listen announces on the local address, like net.Listen: network "tcp"
+// or "tcp4"; the address may name a service (":http").
+func (h *Host) Listen(network, address string) (net.Listener, error) {
+	switch network {
+	case "tcp", "tcp4":
+	case "tcp6":
+		return nil, opErr("listen", network, address, syscall.EAFNOSUPPORT)
+	default:
+		return nil, opErr("listen", network, address, net.UnknownNetworkError(network))
+	}
+	local, err := h.resolve(port.TCP, address)
+	if err != nil {
+		return nil, opErr("listen", network, address, err)
+	}
+	l, err := h.s.ListenTCP(local, stack.TCPOptions{Owner: h.owner, ReuseAddr: true, Backlog: 4096})
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: net.TCPAddrFromAddrPort(local), Err: os.NewSyscallError("bind", err)}
+	}
+	return socket.NewTCPListener(l, network), nil
+}
+
 // Dial connects to the address on the named network, like net.Dial.
 func (h *Host) Dial(network, address string) (net.Conn, error) {
 	return h.DialContext(context.Background(), network, address)
@@ -74,12 +95,23 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 		return nil, opErr("dial", network, address, err)
 	}
 	switch network {
+	case "tcp", "tcp4":
+		remote, err := h.resolve(port.TCP, address)
+		if err != nil {
+			return nil, opErr("dial", network, address, err)
+		}
+		c, err := socket.DialTCP(ctx, h.s, network, remote, stack.TCPOptions{Owner: h.owner})
+		if err != nil {
+			return nil, err
+		}
+		c.SetNoDelay(true) // as Go's net does for every TCP conn
+		return c, nil
 	case "udp", "udp4":
 		remote, err := h.resolve(port.UDP, address)
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
-		u, err := h.s.OpenUDP(stack.UDPOptions{})
+		u, err := h.s.OpenUDP(stack.UDPOptions{Owner: h.owner})
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
@@ -97,7 +129,7 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
-		r, err := h.s.OpenRaw(proto, stack.RawOptions{})
+		r, err := h.s.OpenRaw(proto, stack.RawOptions{Owner: h.owner})
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
