@@ -1,0 +1,218 @@
+package tcp
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"berth/seq"
+	"berth/wire"
+)
+
+// invariants checks what must hold of a connection between calls.
+func (c *Conn) invariants() error {
+	if c.state == StateClosed {
+		if c.rtxAt != 0 || c.delackAt != 0 || c.keepAt != 0 {
+			return fmt.Errorf("CLOSED with a timer armed")
+		}
+		return nil
+	}
+	if c.state == StateSynSent {
+		return nil
+	}
+	if !(c.sndUna.LessThanEq(c.sndNxt) && c.sndNxt.LessThanEq(c.sndMax)) {
+		return fmt.Errorf("send space out of order: UNA %d NXT %d MAX %d", c.sndUna, c.sndNxt, c.sndMax)
+	}
+	if end := c.sndEnd().Add(1); c.state.synchronized() && c.sndMax.GreaterThan(end) {
+		return fmt.Errorf("sent beyond the data: MAX %d, end %d", c.sndMax, end)
+	}
+	if c.rcvAdv.LessThan(c.rcvNxt) && c.state != StateTimeWait {
+		return fmt.Errorf("advertised edge %d behind RCV.NXT %d", c.rcvAdv, c.rcvNxt)
+	}
+	if c.rcvBuf.len() > c.rcvBufSize()+1<<14 {
+		return fmt.Errorf("receive buffer holds %d bytes", c.rcvBuf.len())
+	}
+	if c.rcvBuf.len() > c.rcvBuf.cap() || c.sndBuf.len() > c.sndBuf.cap() {
+		return fmt.Errorf("ring overfull")
+	}
+	prev := c.rcvNxt
+	for i, r := range c.ooo {
+		if !prev.LessThan(r.start) {
+			return fmt.Errorf("out-of-order range %d [%d,%d) not after %d", i, r.start, r.end, prev)
+		}
+		if !r.start.LessThan(r.end) || r.end.GreaterThan(c.rcvAdv) {
+			return fmt.Errorf("bad out-of-order range [%d,%d), edge %d", r.start, r.end, c.rcvAdv)
+		}
+		if len(c.ooo) > c.cfg.MaxOOORanges {
+			return fmt.Errorf("%d out-of-order ranges", len(c.ooo))
+		}
+		prev = r.end
+	}
+	if c.state.synchronized() && c.cong.Cwnd < uint32(c.sndMSS) && c.state != StateTimeWait {
+		return fmt.Errorf("cwnd %d below one MSS", c.cong.Cwnd)
+	}
+	return nil
+}
+
+// FuzzTwoConns drives two connections over a lossy pipe with random
+// actions. Whatever happens, nothing panics, each side reads a prefix of
+// what the other wrote, and the invariants hold.
+func FuzzTwoConns(f *testing.F) {
+	f.Add([]byte{0, 200, 5, 10, 3, 5, 10, 3})                         // write, wait, read
+	f.Add([]byte{0, 255, 0, 255, 6, 5, 50, 3, 1, 30, 5, 20, 2, 4, 0}) // drops and a close
+	f.Add([]byte{7, 0, 100, 7, 1, 100, 5, 1, 6, 6, 6, 5, 200, 2, 3})  // reorder, writes both ways
+	f.Add(bytes.Repeat([]byte{0, 255, 6, 5, 20, 3}, 20))              // loss under load
+	f.Add([]byte{4, 2, 4, 3, 5, 255, 5, 255, 5, 255})                 // abort and close
+	f.Fuzz(fuzzTwoConnsBody)
+}
+
+func fuzzTwoConnsBody(t *testing.T, ops []byte) {
+	{
+		if len(ops) > 400 {
+			ops = ops[:400]
+		}
+		p := newPipe(t, nil, 1)
+		p.readOK = [2]bool{false, false}
+		next := func(i *int) byte {
+			*i++
+			if *i < len(ops) {
+				return ops[*i]
+			}
+			return 0
+		}
+		var counter byte
+		for i := 0; i < len(ops); i++ {
+			op := ops[i] % 8
+			side := int(ops[i]>>3) & 1
+			c := p.conns[side]
+			switch op {
+			case 0, 1: // write
+				n := int(next(&i)) * 61
+				if c != nil {
+					b := make([]byte, n)
+					for j := range b {
+						b[j] = counter
+						counter++
+					}
+					w, _ := c.Write(p.now, b)
+					p.wrote[side] = append(p.wrote[side], b[:w]...)
+				}
+			case 2, 3: // read
+				if c != nil {
+					n, _ := c.Read(p.now, p.rbuf[:int(next(&i))*50+1])
+					p.sink[side] = append(p.sink[side], p.rbuf[:n]...)
+				}
+			case 4: // close, half-close or abort
+				if c != nil {
+					switch next(&i) % 3 {
+					case 0:
+						c.CloseWrite(p.now)
+					case 1:
+						c.Close(p.now)
+					case 2:
+						c.Abort(p.now)
+					}
+				}
+			case 5: // let time pass
+				d := time.Duration(next(&i)) * 10 * time.Millisecond
+				p.run(d, func() bool { return false })
+			case 6: // lose the next packet in flight
+				if len(p.inflight) > 0 {
+					p.inflight = p.inflight[1:]
+				}
+			case 7: // reorder or duplicate two packets
+				if k := len(p.inflight); k >= 2 {
+					j := int(next(&i)) % k
+					if next(&i)%2 == 0 {
+						p.inflight[0], p.inflight[j] = p.inflight[j], p.inflight[0]
+						p.inflight[0].at, p.inflight[j].at = p.inflight[j].at, p.inflight[0].at
+					} else {
+						d := p.inflight[j]
+						d.seg.Payload = bytes.Clone(d.seg.Payload)
+						p.inflight = append(p.inflight, d)
+					}
+				}
+			}
+			checkPipe(t, p)
+		}
+		p.readOK = [2]bool{true, true}
+		p.run(10*time.Minute, func() bool { return false })
+		checkPipe(t, p)
+	}
+}
+
+func checkPipe(t *testing.T, p *pipe) {
+	t.Helper()
+	for side, c := range p.conns {
+		if c == nil {
+			continue
+		}
+		if err := c.invariants(); err != nil {
+			t.Fatalf("side %d (%v): %v", side, c.State(), err)
+		}
+		if !bytes.HasPrefix(p.wrote[1-side], p.sink[side]) {
+			t.Fatalf("side %d read %d bytes that are not a prefix of the %d written", side, len(p.sink[side]), len(p.wrote[1-side]))
+		}
+	}
+}
+
+// FuzzSegmentsIntoEstablished throws arbitrary segments, near the
+// connection's sequence space or not, at an established connection, with
+// application calls and time in between.
+func FuzzSegmentsIntoEstablished(f *testing.F) {
+	f.Add([]byte{0x10, 0, 0, 0, 0, 0, 0, 1, 0, 10})
+	f.Add([]byte{0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 5, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0x11, 0, 0, 0, 100, 0, 0, 0, 255, 255, 0x19, 0, 0, 0, 0, 0, 0, 2, 0, 0})
+	f.Add(bytes.Repeat([]byte{0x18, 0, 0, 5, 200, 0, 0, 0, 0, 40, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := testConfig()
+		cfg.Timestamps = true
+		cfg.RcvBuf = 8192
+		cfg.MaxOOORanges = 4
+		h := newHarness(t, cfg)
+		c := h.establishTS()
+		c.Write(h.now, make([]byte, 3000))
+		h.rec.take()
+		ts := uint32(1000)
+		for len(data) >= 10 {
+			b := data[:10]
+			data = data[10:]
+			flags := wire.TCPFlags(b[0])
+			s := Segment{Flags: flags}
+			s.Seq = c.rcvNxt + seq.Value(int32(int16(uint16(b[1])<<8|uint16(b[2])))) // near RCV.NXT
+			s.Ack = c.sndUna + seq.Value(int32(int8(b[3])))*64
+			s.Window = uint16(b[4]) << 4
+			if b[5]&1 != 0 {
+				ts += uint32(b[5] >> 1)
+				s.Options.HasTimestamp, s.Options.TSVal = true, ts-uint32(b[6]&0x7)
+			}
+			if b[5]&2 != 0 {
+				s.Seq = seq.Value(uint32(b[6])<<24 | uint32(b[7])<<8) // anywhere
+			}
+			s.Payload = pattern(s.Seq, int(b[8]&0x7f)*20)
+			c.Input(h.now, &s)
+			switch b[9] % 6 {
+			case 0:
+				h.advance(time.Duration(b[9])*7*time.Millisecond, c)
+			case 1:
+				c.Read(h.now, make([]byte, int(b[9])*30))
+			case 2:
+				c.Write(h.now, make([]byte, int(b[9])*40))
+			case 3:
+				if b[9] > 200 {
+					c.CloseWrite(h.now)
+				}
+			}
+			h.rec.take()
+			if err := c.invariants(); err != nil {
+				t.Fatalf("%v: %v", c.State(), err)
+			}
+		}
+		h.advance(time.Hour, c)
+		if err := c.invariants(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
