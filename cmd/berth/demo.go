@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -90,7 +91,7 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 
 	// Datagram sockets: b runs the well-known UDP services on the callback
 	// API; a asks them through blocking net.Conn sockets named by service.
-	svc, err := wellknown.ServeUDP(b.Stack(), netip.IPv4Unspecified())
+	svc, err := wellknown.Serve(b.Stack(), netip.IPv4Unspecified())
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,37 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		defer c.Close()
 	}
 
-	fmt.Fprintf(out, "\nlink faults a→b: %+v\nlink faults b→a: %+v\n", lka.Stats(), lkb.Stats())
+	// Stream sockets: net/http, unchanged, over berth TCP through the
+	// lossy link; and the callback-driven TCP echo service.
+	stopHTTP, err := serveHTTP(b)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
+	fmt.Fprintf(out, "\nTCP: host b serves HTTP with net/http on a berth listener; host a fetches its page through the lossy link\n")
+	var page bytes.Buffer
+	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	err = httpGet(hctx, a, "http://198.18.0.2/", &page)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("http get: %w", err)
+	}
+	fmt.Fprintf(out, "  GET http://198.18.0.2/ -> %d bytes: %q…\n", page.Len(), firstLine(page.String()))
+	ec, err := a.Dial("tcp", "198.18.0.2:echo")
+	if err != nil {
+		return err
+	}
+	defer ec.Close()
+	big := bytes.Repeat([]byte("stream sockets are reliable and ordered. "), 5000)
+	go ec.Write(big)
+	ec.SetReadDeadline(time.Now().Add(30 * time.Second))
+	back := make([]byte, len(big))
+	if _, err := io.ReadFull(ec, back); err != nil || !bytes.Equal(back, big) {
+		return fmt.Errorf("tcp echo of %d bytes failed: %v", len(big), err)
+	}
+	fmt.Fprintf(out, "  %v -> %v echo: %d bytes out and back intact, despite the loss\n", ec.LocalAddr(), ec.RemoteAddr(), len(big))
+
+	fmt.Fprintf(out, "\nlink faults a→b: %+v\nlink faults b→a: %+v\n", lka.StatsOf(fault.Outbound), lkb.StatsOf(fault.Outbound))
 	for _, h := range []*berth.Host{a, b} {
 		fmt.Fprintf(out, "\nhost %s sockets (berth ss):\n", h.Name())
 		sstable.WriteTable(out, rows(h))
@@ -125,4 +156,14 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "\nhost b counters (netstat -s):\n")
 	b.Stack().Stats().WriteTo(out)
 	return nil
+}
+
+func firstLine(s string) string {
+	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 70 {
+		s = s[:70]
+	}
+	return s
 }

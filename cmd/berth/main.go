@@ -4,6 +4,9 @@
 //	berth                 the demo: two hosts on a lossy in-memory link
 //	berth serve -tun NAME -addr 198.18.0.2/24 [-kernel-addr 198.18.0.1/24] [-pcap FILE]
 //	berth ping  -tun NAME -addr 198.18.0.2/24 [-c N] [-s SIZE] HOST
+//	berth get   -tun NAME -addr 198.18.0.2/24 URL
+//	berth ss [-tuwl] [-json] [-host]
+//	berth ports 80 | http | -range system
 package main
 
 import (
@@ -26,6 +29,7 @@ var commands = []command{
 	{"demo", "two berth hosts in this process on a lossy in-memory link (the default)", runDemo},
 	{"serve", "attach a berth host to a Linux TUN device and serve until interrupted", runServe},
 	{"ping", "ping a host from a berth host on a Linux TUN device", runPing},
+	{"get", "fetch an http:// URL from a berth host on a Linux TUN device", runGet},
 	{"ss", "print the socket table of a running berth host (or -host: of this machine's kernel)", runSS},
 	{"ports", "look up the port registry: berth ports 80, berth ports http, berth ports -range system", runPorts},
 }

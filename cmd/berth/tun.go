@@ -114,16 +114,21 @@ func runServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer done()
-	udpSvc, err := wellknown.ServeUDP(h.Stack(), netip.IPv4Unspecified())
+	svc, err := wellknown.Serve(h.Stack(), netip.IPv4Unspecified())
 	if err != nil {
 		return err
 	}
-	defer udpSvc.Close()
+	defer svc.Close()
+	stopHTTP, err := serveHTTP(h)
+	if err != nil {
+		return err
+	}
+	defer stopHTTP()
 	ctl, err := serveControl(ctx, h)
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
 	}
-	fmt.Fprintf(out, "berth serving on %s as %s: udp echo 7, discard 9, daytime 13, chargen 19\n", tf.dev, tf.addr)
+	fmt.Fprintf(out, "berth serving on %s as %s: tcp+udp echo 7, discard 9, daytime 13, chargen 19; http 80\n", tf.dev, tf.addr)
 	fmt.Fprintf(out, "control socket %s ('berth ss' reads it); Ctrl-C to stop\n", ctl)
 	<-ctx.Done()
 	fmt.Fprintf(out, "\nstopping; counters:\n")

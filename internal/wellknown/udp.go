@@ -29,6 +29,7 @@ const ChargenMax = 512
 type Services struct {
 	mu    sync.Mutex
 	udp   []*stack.UDPSocket
+	tcp   []*stack.TCPListener
 	clock func() time.Time
 }
 
@@ -42,8 +43,26 @@ func (sv *Services) Close() error {
 			err = errors.Join(err, e)
 		}
 	}
-	sv.udp = nil
+	for _, l := range sv.tcp {
+		if e := l.Close(); e != nil && !errors.Is(e, syscall.EBADF) {
+			err = errors.Join(err, e)
+		}
+	}
+	sv.udp, sv.tcp = nil, nil
 	return err
+}
+
+// Serve starts the UDP and TCP services on addr.
+func Serve(s *stack.Stack, addr netip.Addr) (*Services, error) {
+	sv, err := ServeUDP(s, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := sv.ServeTCP(s, addr); err != nil {
+		sv.Close()
+		return nil, err
+	}
+	return sv, nil
 }
 
 // ServeUDP starts the UDP services on addr (the unspecified address for all).
