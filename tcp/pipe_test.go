@@ -304,3 +304,16 @@ func TestPipe_StalledReaderZeroWindow(t *testing.T) {
 		t.Fatalf("read %d bytes", len(p.sink[1]))
 	}
 }
+
+func TestPipe_SequenceNumbersWrap(t *testing.T) {
+	// Both ISNs just below 2^32: every comparison crosses the wrap.
+	cfg := testConfig()
+	cfg.Timestamps = true
+	setISNs(cfg, 0xffffff00, 0xfffff000)
+	p := newPipe(t, cfg, 5)
+	p.loss, p.reorder, p.jitter = 0.02, 0.05, 3*time.Millisecond
+	p.transfer(256<<10, 256<<10)
+	if p.conns[0].iss != 0xffffff00 || uint32(p.conns[0].sndUna) > 1<<20 {
+		t.Fatalf("did not wrap: ISS %d UNA %d", p.conns[0].iss, p.conns[0].sndUna)
+	}
+}

@@ -134,6 +134,7 @@ func (c *Conn) establish(now tick) {
 	}
 	c.lastRecv = now
 	c.recover = c.sndUna
+	c.sndSml = c.sndUna
 	if c.has(fKeepalive) {
 		c.keepAt = now + tick(c.keepIdle())
 	}
