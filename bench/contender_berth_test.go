@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"testing"
@@ -51,23 +52,25 @@ func berthUDP(tb testing.TB) *udpPair {
 	return &udpPair{tx: tx, rx: rx, to: rx.LocalAddr().(*net.UDPAddr)}
 }
 
-// berthTCP is where berth's TCP plugs in. When berth/stack has TCP and the
-// blocking adapters exist, replace the Skip with, for example:
-//
-//	a, b := berthHosts(tb, mtu)   // or berth.NewHost + AddLink
-//	return &tcpNet{
-//		listen: func() (net.Listener, error) {
-//			return <server host>.Listen("tcp", "198.18.0.2:0")
-//		},
-//		dial: func(ctx context.Context, to net.Addr) (net.Conn, error) {
-//			return <client host>.DialContext(ctx, "tcp", to.String())
-//		},
-//	}
-//
-// with hosts A (client) and B (server) as above, links closed by
-// tb.Cleanup. Every TCP benchmark and TestTCPEcho then include berth.
+// berthTCP: two berth stacks over link/mem with the given MTU, stream
+// sockets through the blocking adapters of package socket.
 func berthTCP(tb testing.TB, mtu int) *tcpNet {
 	tb.Helper()
-	tb.Skip("berth TCP not wired yet")
-	return nil
+	a, b := berthHosts(tb, mtu)
+	return &tcpNet{
+		listen: func() (net.Listener, error) {
+			l, err := b.ListenTCP(netip.AddrPortFrom(netip.AddrFrom4(addrB), 0), stack.TCPOptions{Owner: "bench", Backlog: 4096})
+			if err != nil {
+				return nil, err
+			}
+			return socket.NewTCPListener(l, "tcp"), nil
+		},
+		dial: func(ctx context.Context, to net.Addr) (net.Conn, error) {
+			c, err := socket.DialTCP(ctx, a, "tcp", to.(*net.TCPAddr).AddrPort(), stack.TCPOptions{Owner: "bench", NoDelay: true})
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+	}
 }
