@@ -146,12 +146,16 @@ func (c *Conn) CloseRead() {
 func (c *Conn) Close(now time.Time) {
 	t := c.cfg.tick(now)
 	c.set(fReadClosed | fOrphan)
+	if c.state == StateClosed {
+		c.rcvBuf.release() // nobody will read what a reset left behind
+		return
+	}
 	if c.has(fLingerZero) {
 		c.cfg.Stats.AbortOnLinger++
 		c.abort(t)
 		return
 	}
-	if c.rcvBuf.len() > 0 && c.state != StateClosed {
+	if c.rcvBuf.len() > 0 {
 		c.cfg.Stats.AbortOnClose++
 		c.abort(t)
 		return

@@ -220,6 +220,7 @@ func Connect(now time.Time, cfg *Config, local, remote netip.AddrPort, mss int, 
 	cfg.Stats.ActiveOpens++
 	c.emitSyn(t)
 	c.rttAt, c.rttSeq = t, c.iss
+	c.rtxStart = t
 	c.rtxAt = t + tick(c.rto)
 	return c
 }

@@ -134,6 +134,7 @@ func (l *Listener) newHalfOpen(now tick, remote, local netip.AddrPort, seg *Segm
 	c.sndWl1, c.sndWl2 = seg.Seq, c.iss
 	c.emitSyn(now)
 	c.rttAt, c.rttSeq = now, c.iss
+	c.rtxStart = now
 	c.rtxAt = now + tick(c.rto)
 	return c
 }

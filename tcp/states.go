@@ -113,6 +113,7 @@ func (c *Conn) ackedSyn(now tick) {
 	}
 	c.rttAt = 0
 	c.rtxAt = 0
+	c.rtxStart = 0
 	c.backoff = 0
 }
 

@@ -100,9 +100,6 @@ func (c *Conn) onRetransmitTimer(now tick) {
 			c.close(syscall.ETIMEDOUT)
 			return
 		}
-		if c.rtxStart == 0 {
-			c.rtxStart = now
-		}
 		c.backoff++
 		c.cfg.Stats.Timeouts++
 		c.rto = min(2*c.rto, c.cfg.MaxRTO)
