@@ -22,7 +22,11 @@ const dupThresh = 3
 //	        (RFC 5961 §5.2)
 func (c *Conn) processAck(now tick, s *Segment) bool {
 	ack := s.Ack
-	if ack.GreaterThan(c.sndMax) {
+	limit := c.sndMax
+	if c.has(fProbeOut) {
+		limit++ // the peer took our zero-window probe
+	}
+	if ack.GreaterThan(limit) {
 		// It acknowledges something not yet sent: "send an ACK, drop
 		// the segment, and return" (rate-limited per RFC 5961 §5.2).
 		c.challengeAck(now)
@@ -76,6 +80,10 @@ func (c *Conn) ackNewData(now tick, s *Segment) {
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // acknowledged beyond a rewind after a timeout
 	}
+	if c.sndMax.LessThan(ack) {
+		c.sndMax = ack // the zero-window probe byte
+	}
+	c.clear(fProbeOut)
 
 	// RTT (RFC 6298 §3 with Karn's rule; RFC 7323 §4.1 with timestamps,
 	// which stay valid across retransmissions).

@@ -112,6 +112,7 @@ const (
 	fAckNow                                 // send an ACK before returning
 	fWriteBlocked                           // Write returned EWOULDBLOCK
 	fLingerZero                             // Close aborts (SO_LINGER 0)
+	fProbeOut                               // a zero-window probe byte beyond sndMax is out
 )
 
 func (c *Conn) has(f connFlags) bool { return c.flags&f != 0 }

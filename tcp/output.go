@@ -70,9 +70,13 @@ func (c *Conn) emitSyn(now tick) {
 	c.emit(now, wire.FlagSYN|wire.FlagACK, c.iss, nil)
 }
 
-// emitAck sends a bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+// emitAck sends a bare ACK: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, where
+// SND.NXT is RFC 9293's: the highest sequence number sent (sndMax), not the
+// point a retransmission timeout rewound sndNxt to. A peer that received
+// more than we know must find the ACK in its window, or two ends that both
+// rewound would each drop the other's ACKs as old and never recover.
 func (c *Conn) emitAck(now tick) {
-	c.emit(now, wire.FlagACK, c.sndNxt, nil)
+	c.emit(now, wire.FlagACK, c.sndMax, nil)
 }
 
 // emitReset aborts the peer's side: <SEQ=SND.NXT><CTL=RST>, with the ACK
@@ -165,7 +169,7 @@ func (c *Conn) trySend(now tick) {
 		if n == 0 && cwndLeft == 0 && flight > 0 {
 			break // a bare FIN still waits for the congestion window
 		}
-		if n < mss && !fin && c.sndNxt == c.sndMax {
+		if n < mss && !fin && c.sndMax.LessThan(c.sndNxt.Add(n)) {
 			if n < avail {
 				// The window, not the data, limits this segment:
 				// sender SWS avoidance (RFC 1122 §4.2.3.4) sends it
@@ -203,6 +207,7 @@ func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
 	off := int(c.sndNxt.Sub(c.sndBase()))
 	payload := c.sndBuf.peek(off, int(n), c.cfg.scratchFor(int(n)))
 	isNew := c.sndNxt == c.sndMax
+	c.clear(fProbeOut)
 	c.emit(now, flags, c.sndNxt, payload)
 	if isNew {
 		if c.rttAt == 0 && n > 0 {

@@ -39,6 +39,7 @@ type pipe struct {
 	rbuf   []byte
 
 	delivered, dropped int
+	trace              bool
 }
 
 type pipeEnd struct {
@@ -106,6 +107,9 @@ func (p *pipe) send(from int, s *Segment) {
 // else to the listener (side 1), else answers as a closed port would.
 func (p *pipe) deliver(k packet) {
 	p.delivered++
+	if p.trace {
+		p.tb.Logf("%v to %d: %s ts %d/%d", p.now.Sub(t0), k.to, fmtSeg(&k.seg, true), k.seg.Options.TSVal, k.seg.Options.TSEcr)
+	}
 	c := p.conns[k.to]
 	switch {
 	case c != nil && c.State() != StateClosed:

@@ -182,8 +182,10 @@ func (c *Conn) onPersist(now tick) {
 	c.cfg.Stats.PersistProbes++
 	off := int(c.sndNxt.Sub(c.sndBase()))
 	c.emit(now, wire.FlagACK, c.sndNxt, c.sndBuf.peek(off, 1, c.cfg.scratchFor(1)))
-	if probeEnd := c.sndNxt.Add(1); c.sndMax.LessThan(probeEnd) {
-		c.sndMax = probeEnd
+	// The probe byte counts as sent only if the peer takes it: until
+	// then it must not move sndMax, which pure ACKs carry as SND.NXT.
+	if c.sndNxt == c.sndMax {
+		c.set(fProbeOut)
 	} else {
 		c.countRetrans()
 	}
@@ -227,6 +229,6 @@ func (c *Conn) onKeepalive(now tick) {
 	}
 	c.probes++
 	c.cfg.Stats.KeepaliveProbes++
-	c.emit(now, wire.FlagACK, c.sndNxt-1, nil)
+	c.emit(now, wire.FlagACK, c.sndMax-1, nil)
 	c.keepAt = now + tick(c.keepIntvl())
 }
