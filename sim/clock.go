@@ -1,0 +1,72 @@
+package sim
+
+import (
+	"time"
+
+	"berth/clock"
+)
+
+// hostClock is the clock.Clock of one incarnation of a host. Now is package
+// time's (virtual inside a testing/synctest bubble); AfterFunc queues the
+// call in the network's schedule, so every stack timer fires from the
+// scheduler in a fixed order instead of from its own goroutine.
+type hostClock struct{ inc *incarnation }
+
+var _ clock.Clock = hostClock{}
+
+func (c hostClock) Now() time.Time { return time.Now() }
+
+func (c hostClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	t := &timer{inc: c.inc, f: f}
+	t.ev.tm = t
+	t.ev.kind = evTimer
+	t.ev.idx = -1
+	n := c.inc.h.n
+	n.mu.Lock()
+	t.arm(d)
+	n.mu.Unlock()
+	n.kick()
+	return t
+}
+
+// timer is a pending AfterFunc call.
+type timer struct {
+	inc *incarnation
+	f   func()
+	ev  event
+}
+
+// arm queues the timer d from now; n.mu held.
+func (t *timer) arm(d time.Duration) {
+	h := t.inc.h
+	n := h.n
+	h.ctr++
+	t.ev.at = n.now() + int64(max(d, 0))
+	t.ev.host = h.idx
+	t.ev.ctr = h.ctr
+	n.q.push(&t.ev)
+}
+
+func (t *timer) Stop() bool {
+	n := t.inc.h.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if t.ev.idx < 0 {
+		return false
+	}
+	n.q.remove(&t.ev)
+	return true
+}
+
+func (t *timer) Reset(d time.Duration) bool {
+	n := t.inc.h.n
+	n.mu.Lock()
+	pending := t.ev.idx >= 0
+	if pending {
+		n.q.remove(&t.ev)
+	}
+	t.arm(d)
+	n.mu.Unlock()
+	n.kick()
+	return pending
+}

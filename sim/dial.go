@@ -1,0 +1,141 @@
+package sim
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"berth"
+	"berth/stack"
+)
+
+// Resolve returns the address of the host with that name, or parses an
+// IPv4 literal, as a name service would inside the simulation. Unknown
+// names give a *net.DNSError with IsNotFound set, as package net does.
+func (n *Network) Resolve(name string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a, nil
+	}
+	if h := n.Lookup(name); h != nil {
+		return h.addr, nil
+	}
+	return netip.Addr{}, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+// resolveHostPort rewrites "name:port" to "addr:port"; ports may be
+// service names, which berth resolves.
+func (n *Network) resolveHostPort(address string) (string, error) {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return address, nil // let berth report the syntax error
+	}
+	if host == "" {
+		return address, nil
+	}
+	a, err := n.Resolve(host)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(a.String(), port), nil
+}
+
+// berthHost returns the current incarnation or an error as the kernel
+// gives on a host whose network is down.
+func (h *Host) berthHost(op, network, address string) (*berth.Host, error) {
+	if b := h.Berth(); b != nil {
+		return b, nil
+	}
+	return nil, &net.OpError{Op: op, Net: network, Addr: addrString(address), Err: syscall.ENETDOWN}
+}
+
+type addrString string
+
+func (a addrString) Network() string { return "" }
+func (a addrString) String() string  { return string(a) }
+
+// Dial connects to address on the named network, like net.Dial: "tcp",
+// "udp" or "ip4:PROTO", with the host part a host name of the network or
+// an address ("db:5432", "198.18.0.2:http").
+func (h *Host) Dial(network, address string) (net.Conn, error) {
+	return h.DialContext(context.Background(), network, address)
+}
+
+// DialContext is Dial with a context; it fits http.Transport.DialContext.
+func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	b, err := h.berthHost("dial", network, address)
+	if err != nil {
+		return nil, err
+	}
+	resolved := address
+	if _, _, isRaw := cutRaw(network); isRaw {
+		a, err := h.n.Resolve(address)
+		if err != nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: addrString(address), Err: err}
+		}
+		resolved = a.String()
+	} else if resolved, err = h.n.resolveHostPort(address); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: addrString(address), Err: err}
+	}
+	return b.DialContext(ctx, network, resolved)
+}
+
+// Listen announces on the local address, like net.Listen ("tcp", ":80").
+func (h *Host) Listen(network, address string) (net.Listener, error) {
+	b, err := h.berthHost("listen", network, address)
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := h.n.resolveHostPort(address)
+	if err != nil {
+		return nil, &net.OpError{Op: "listen", Net: network, Addr: addrString(address), Err: err}
+	}
+	return b.Listen(network, resolved)
+}
+
+// ListenPacket announces on the local address, like net.ListenPacket
+// ("udp", ":53"; "ip4:icmp", "").
+func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
+	b, err := h.berthHost("listen", network, address)
+	if err != nil {
+		return nil, err
+	}
+	resolved := address
+	if _, _, isRaw := cutRaw(network); !isRaw {
+		if resolved, err = h.n.resolveHostPort(address); err != nil {
+			return nil, &net.OpError{Op: "listen", Net: network, Addr: addrString(address), Err: err}
+		}
+	} else if address != "" {
+		a, err := h.n.Resolve(address)
+		if err != nil {
+			return nil, &net.OpError{Op: "listen", Net: network, Addr: addrString(address), Err: err}
+		}
+		resolved = a.String()
+	}
+	return b.ListenPacket(network, resolved)
+}
+
+// Ping sends one ICMP echo request of size bytes to the named host and
+// waits for the reply or the end of ctx.
+func (h *Host) Ping(ctx context.Context, to string, seq uint16, size int) (stack.PingReply, error) {
+	b, err := h.berthHost("ping", "ip4:icmp", to)
+	if err != nil {
+		return stack.PingReply{}, err
+	}
+	a, err := h.n.Resolve(to)
+	if err != nil {
+		return stack.PingReply{}, err
+	}
+	return b.Ping(ctx, a, seq, size)
+}
+
+// cutRaw splits "ip4:icmp" as net does.
+func cutRaw(network string) (fam, proto string, ok bool) {
+	for i := 0; i < len(network); i++ {
+		if network[i] == ':' {
+			fam, proto = network[:i], network[i+1:]
+			return fam, proto, fam == "ip" || fam == "ip4" || fam == "ip6"
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,112 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+)
+
+// A Fault is one impairment of a path. Give faults to New (DefaultFaults:
+// every path starts with them), to Network.Link (both directions between two
+// hosts) or to Path.Set and Link.Set while the simulation runs; each changes
+// only what it names.
+//
+// Every random decision is drawn from the path's own stream, seeded from
+// the network's seed and the two host names. Each packet draws the same
+// fixed sequence of numbers whatever faults are on, so turning one fault on
+// or off does not change another's decisions.
+type Fault func(*faults)
+
+// faults is the impairment of one direction of a path.
+type faults struct {
+	loss           float64
+	ge             bool
+	geP, geR       float64 // Gilbert-Elliott: P(good→bad), P(bad→good) per packet
+	geGood, geBad  float64 // loss probability in each state
+	delay, jitter  time.Duration
+	dup            float64
+	corrupt        float64
+	mtu            int
+	rateBps        uint64
+	rateQueueBytes int
+}
+
+func checkP(name string, p float64) {
+	if !(p >= 0 && p <= 1) {
+		panic(fmt.Sprintf("sim: %s probability %v not in [0, 1]", name, p))
+	}
+}
+
+// Loss drops each packet independently with probability p.
+func Loss(p float64) Fault {
+	checkP("loss", p)
+	return func(f *faults) { f.loss = p }
+}
+
+// GilbertElliott drops packets in bursts, as a wireless or congested path
+// does: the path is in a good or a bad state; before each packet it moves
+// from good to bad with probability p and from bad to good with
+// probability r, then drops the packet with probability lossGood or
+// lossBad of its state. The mean burst lasts 1/r packets. Gilbert's
+// original model is GilbertElliott(p, r, 0, 1). Passing p = 0 and r = 1
+// turns it off. It adds to Loss.
+func GilbertElliott(p, r, lossGood, lossBad float64) Fault {
+	checkP("Gilbert-Elliott p", p)
+	checkP("Gilbert-Elliott r", r)
+	checkP("Gilbert-Elliott good-state loss", lossGood)
+	checkP("Gilbert-Elliott bad-state loss", lossBad)
+	return func(f *faults) {
+		f.ge = !(p == 0 && lossGood == 0)
+		f.geP, f.geR, f.geGood, f.geBad = p, r, lossGood, lossBad
+	}
+}
+
+// Delay holds each packet for d plus a uniform random amount in
+// [-jitter, +jitter] (never below zero). A jitter larger than the gap
+// between two packets reorders them, as a real path with several routes
+// does. New networks start with Delay(time.Millisecond, 0).
+func Delay(d, jitter time.Duration) Fault {
+	if d < 0 || jitter < 0 {
+		panic("sim: negative delay")
+	}
+	return func(f *faults) { f.delay, f.jitter = d, jitter }
+}
+
+// Duplicate delivers each packet twice with probability p; the copy draws
+// its own jitter.
+func Duplicate(p float64) Fault {
+	checkP("duplicate", p)
+	return func(f *faults) { f.dup = p }
+}
+
+// Corrupt flips one random bit of each packet with probability p. The
+// receiver's checksums catch it (the IPv4 header checksum or TCP's, UDP's
+// and ICMP's), so a corrupted packet is a lost one that still costs work.
+func Corrupt(p float64) Fault {
+	checkP("corrupt", p)
+	return func(f *faults) { f.corrupt = p }
+}
+
+// MTU makes the path carry packets of at most n bytes; larger ones vanish
+// without an ICMP "fragmentation needed", as behind a router that drops
+// them silently (a path MTU black hole, RFC 2923 §2.1). Zero removes the
+// limit. To make hosts send smaller packets, give them InterfaceMTU.
+func MTU(n int) Fault {
+	if n < 0 {
+		panic("sim: negative MTU")
+	}
+	return func(f *faults) { f.mtu = n }
+}
+
+// Rate makes the path a bottleneck of bitsPerSecond: a packet leaves once
+// those before it have been serialised at that rate, and at most
+// queueBytes wait; a packet that would overflow the queue is dropped (tail
+// drop). Rate(0, 0) removes the limit.
+func Rate(bitsPerSecond uint64, queueBytes int) Fault {
+	if queueBytes < 0 {
+		panic("sim: negative queue")
+	}
+	return func(f *faults) { f.rateBps, f.rateQueueBytes = bitsPerSecond, queueBytes }
+}
+
+// None removes every fault, delay included.
+func None() Fault { return func(f *faults) { *f = faults{} } }
