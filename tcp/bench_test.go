@@ -185,3 +185,29 @@ func (s *sink) SendSegment(local, remote netip.AddrPort, seg *Segment) {
 func TestConnSize(t *testing.T) {
 	t.Logf("Conn is %d bytes, ring %d, Segment %d", unsafe.Sizeof(Conn{}), unsafe.Sizeof(ring{}), unsafe.Sizeof(Segment{}))
 }
+
+// BenchmarkRequestResponse is one 100-byte request and one 100-byte
+// response per operation on one connection, reading as data arrives.
+func BenchmarkRequestResponse(b *testing.B) {
+	cfg := DefaultConfig()
+	n := &wireNet{conns: map[netip.AddrPort]*Conn{}, now: t0}
+	cfg.init(n.now)
+	a, s := connectedPair(b, cfg, n, 1460)
+	msg := make([]byte, 100)
+	buf := make([]byte, 1000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n.now = n.now.Add(time.Microsecond)
+		a.Write(n.now, msg)
+		n.pump()
+		if k, _ := s.Read(n.now, buf); k != 100 {
+			b.Fatalf("request: %d bytes", k)
+		}
+		s.Write(n.now, msg)
+		n.pump()
+		if k, _ := a.Read(n.now, buf); k != 100 {
+			b.Fatalf("response: %d bytes", k)
+		}
+	}
+}

@@ -139,6 +139,17 @@ func fuzzTwoConnsBody(t *testing.T, ops []byte) {
 		p.readOK = [2]bool{true, true}
 		p.run(10*time.Minute, func() bool { return false })
 		checkPipe(t, p)
+		// Liveness: on a now lossless path, two connections that are
+		// both still open have delivered everything.
+		a, b := p.conns[0], p.conns[1]
+		if a != nil && b != nil && a.State() != StateClosed && b.State() != StateClosed {
+			for side := range 2 {
+				if len(p.sink[1-side]) != len(p.wrote[side]) {
+					t.Fatalf("side %d wrote %d bytes, %d arrived (states %v, %v)",
+						side, len(p.wrote[side]), len(p.sink[1-side]), a.State(), b.State())
+				}
+			}
+		}
 	}
 }
 
