@@ -151,8 +151,9 @@ func (c *Conn) Close(now time.Time) {
 		return
 	}
 	if c.has(fLingerZero) {
-		c.cfg.Stats.AbortOnLinger++
-		c.abort(t)
+		if c.abort(t) {
+			c.cfg.Stats.AbortOnLinger++
+		}
 		return
 	}
 	if c.rcvBuf.len() > 0 {
@@ -173,19 +174,27 @@ func (c *Conn) Close(now time.Time) {
 // then CLOSED at once.
 func (c *Conn) Abort(now time.Time) {
 	c.set(fReadClosed | fOrphan)
-	c.cfg.Stats.AbortOnLinger++
-	c.abort(c.cfg.tick(now))
+	if c.abort(c.cfg.tick(now)) {
+		c.cfg.Stats.AbortOnLinger++
+	}
 }
 
-func (c *Conn) abort(now tick) {
+// abort closes at once, with a RST where the peer has a connection to
+// lose; it reports whether it sent one.
+func (c *Conn) abort(now tick) bool {
+	rst := false
 	switch c.state {
 	case StateSynReceived, StateFinWait1, StateFinWait2:
-		c.emitReset(now)
+		rst = true
 	case StateEstablished, StateCloseWait:
 		c.cfg.Stats.EstabResets++
+		rst = true
+	}
+	if rst {
 		c.emitReset(now)
 	}
 	c.close(0)
+	return rst
 }
 
 // TakeEvents returns the events since the last call and clears them.
