@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"syscall"
 
-	"berth"
 	"berth/stack"
 )
 
@@ -40,11 +39,11 @@ func (n *Network) resolveHostPort(address string) (string, error) {
 	return net.JoinHostPort(a.String(), port), nil
 }
 
-// berthHost returns the current incarnation or an error as the kernel
-// gives on a host whose network is down.
-func (h *Host) berthHost(op, network, address string) (*berth.Host, error) {
-	if b := h.Berth(); b != nil {
-		return b, nil
+// live returns the current incarnation, or the error the kernel gives on
+// a host whose network is down.
+func (h *Host) live(op, network, address string) (*incarnation, error) {
+	if inc := h.current(); inc != nil {
+		return inc, nil
 	}
 	return nil, &net.OpError{Op: op, Net: network, Addr: addrString(address), Err: syscall.ENETDOWN}
 }
@@ -63,7 +62,7 @@ func (h *Host) Dial(network, address string) (net.Conn, error) {
 
 // DialContext is Dial with a context; it fits http.Transport.DialContext.
 func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	b, err := h.berthHost("dial", network, address)
+	inc, err := h.live("dial", network, address)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +76,18 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 	} else if resolved, err = h.n.resolveHostPort(address); err != nil {
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: addrString(address), Err: err}
 	}
-	return b.DialContext(ctx, network, resolved)
+	ctx, cancel := crashContext(ctx, inc)
+	defer cancel()
+	c, err := inc.bh.DialContext(ctx, network, resolved)
+	if err != nil {
+		return nil, err
+	}
+	return wrapConn(&inc.socks, c), nil
 }
 
 // Listen announces on the local address, like net.Listen ("tcp", ":80").
 func (h *Host) Listen(network, address string) (net.Listener, error) {
-	b, err := h.berthHost("listen", network, address)
+	inc, err := h.live("listen", network, address)
 	if err != nil {
 		return nil, err
 	}
@@ -90,13 +95,17 @@ func (h *Host) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: addrString(address), Err: err}
 	}
-	return b.Listen(network, resolved)
+	l, err := inc.bh.Listen(network, resolved)
+	if err != nil {
+		return nil, err
+	}
+	return wrapListener(&inc.socks, l), nil
 }
 
 // ListenPacket announces on the local address, like net.ListenPacket
 // ("udp", ":53"; "ip4:icmp", "").
 func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
-	b, err := h.berthHost("listen", network, address)
+	inc, err := h.live("listen", network, address)
 	if err != nil {
 		return nil, err
 	}
@@ -112,13 +121,17 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 		}
 		resolved = a.String()
 	}
-	return b.ListenPacket(network, resolved)
+	c, err := inc.bh.ListenPacket(network, resolved)
+	if err != nil {
+		return nil, err
+	}
+	return wrapPacketConn(&inc.socks, c), nil
 }
 
 // Ping sends one ICMP echo request of size bytes to the named host and
 // waits for the reply or the end of ctx.
 func (h *Host) Ping(ctx context.Context, to string, seq uint16, size int) (stack.PingReply, error) {
-	b, err := h.berthHost("ping", "ip4:icmp", to)
+	inc, err := h.live("ping", "ip4:icmp", to)
 	if err != nil {
 		return stack.PingReply{}, err
 	}
@@ -126,7 +139,9 @@ func (h *Host) Ping(ctx context.Context, to string, seq uint16, size int) (stack
 	if err != nil {
 		return stack.PingReply{}, err
 	}
-	return b.Ping(ctx, a, seq, size)
+	ctx, cancel := crashContext(ctx, inc)
+	defer cancel()
+	return inc.bh.Ping(ctx, a, seq, size)
 }
 
 // cutRaw splits "ip4:icmp" as net does.

@@ -42,6 +42,7 @@ type incarnation struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	dead   bool // guarded by n.mu
+	socks  sockets
 }
 
 // HostOption configures a host.
@@ -219,6 +220,7 @@ func (h *Host) down(trace bool) {
 	// crash does) and detaches the link, so nothing it does from here on
 	// reaches the network.
 	inc.bh.Close()
+	inc.socks.closeAll()
 }
 
 // Restart boots a new incarnation of a crashed host: a fresh stack (new
