@@ -248,7 +248,7 @@ func flagString(f wire.TCPFlags) string {
 }
 
 // String writes the packet line without its time.
-func (p *Packet) String() string {
+func (p Packet) String() string {
 	d := "<"
 	if p.Dir == Outbound {
 		d = ">"
