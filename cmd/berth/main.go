@@ -32,6 +32,7 @@ var commands = []command{
 	{"get", "fetch an http:// URL from a berth host on a Linux TUN device", runGet},
 	{"ss", "print the socket table of a running berth host (or -host: of this machine's kernel)", runSS},
 	{"ports", "look up the port registry: berth ports 80, berth ports http, berth ports -range system", runPorts},
+	{"conform", "run packetdrill scripts against a berth host on a virtual clock: berth conform DIR", runConform},
 }
 
 func usage(w io.Writer) {
