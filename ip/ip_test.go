@@ -423,3 +423,30 @@ func TestLoopbackWaitsForFlush(t *testing.T) {
 		t.Fatalf("loopback: %q", h.pkts)
 	}
 }
+
+func TestSendRawFillsACopyNotTheCallersBytes(t *testing.T) {
+	l, _, wl := newLayer(t, 1500)
+	r := wire.IPv4Repr{TTL: 9, Protocol: 253, Src: netip.IPv4Unspecified(), Dst: hostA, PayloadLen: 4}
+	pkt := make([]byte, 24)
+	r.Emit(pkt)
+	wire.IPv4(pkt).SetChecksum(0)
+	orig := slices.Clone(pkt)
+	if err := l.SendRaw(epoch, pkt); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pkt, orig) {
+		t.Fatal("SendRaw wrote into the caller's buffer")
+	}
+	out := wl.take()
+	h, _ := wire.NewIPv4(out[0])
+	if h.Src() != hostB || h.ID() == 0 || !h.ChecksumValid() {
+		t.Fatalf("sent src %v id %d checksum ok %v", h.Src(), h.ID(), h.ChecksumValid())
+	}
+}
+
+func TestLocalMTU(t *testing.T) {
+	l, _, _ := newLayer(t, 1500)
+	if m := l.LocalMTU(hostB); m != 1500 {
+		t.Fatalf("MTU of the interface holding %v = %d", hostB, m)
+	}
+}

@@ -221,6 +221,17 @@ func (l *Layer) Route(dst netip.Addr) (Route, netip.Addr, error) {
 	return r, r.Iface.Addr.Addr(), nil
 }
 
+// LocalMTU is the MTU of the interface that holds the local address a
+// (65535 for loopback and unknown addresses).
+func (l *Layer) LocalMTU(a netip.Addr) int {
+	for _, ifc := range l.ifaces {
+		if ifc.Addr.Addr() == a {
+			return ifc.MTU()
+		}
+	}
+	return 65535
+}
+
 // PathMTU is the largest datagram that goes to dst unfragmented.
 func (l *Layer) PathMTU(dst netip.Addr) int {
 	r, _, err := l.Route(dst)

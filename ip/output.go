@@ -55,34 +55,40 @@ func (l *Layer) send(now time.Time, b *buf.Buffer, hdr Header) error {
 
 // SendRaw sends a datagram whose header the caller built (IP_HDRINCL). The
 // header must be valid: a bad one is an error here, never a malformed packet
-// on the wire. Like Linux, a zero ID is filled in and the checksum computed;
-// such datagrams are not fragmented.
+// on the wire. As Linux does (raw(7)), a zero ID and a zero source address
+// are filled in and the checksum computed, on a copy: the caller's bytes are
+// left alone. Such datagrams are not fragmented.
 func (l *Layer) SendRaw(now time.Time, pkt []byte) error {
 	l.Stats.OutRequests++
-	h, err := wire.NewIPv4(pkt)
-	if err != nil || len(h) != len(pkt) || h.TTL() == 0 {
+	if h, err := wire.NewIPv4(pkt); err != nil || len(h) != len(pkt) || h.TTL() == 0 {
 		l.Stats.OutDiscards++
 		return syscall.EINVAL
+	}
+	b := buf.From(0, pkt)
+	defer b.Release()
+	h := wire.IPv4(b.Bytes())
+	r, src, err := l.Route(h.Dst())
+	if err != nil {
+		l.Stats.OutNoRoutes++
+		return err
 	}
 	if h.ID() == 0 {
 		h.SetID(l.nextID)
 		l.nextID++
 	}
-	h.UpdateChecksum()
-	r, _, err := l.Route(h.Dst())
-	if err != nil {
-		l.Stats.OutNoRoutes++
-		return err
+	if h.Src().IsUnspecified() {
+		h.SetSrc(src)
 	}
+	h.UpdateChecksum()
 	if r.Iface == nil {
-		l.loopback(pkt)
+		l.loopback(h)
 		return nil
 	}
-	if len(pkt) > r.Iface.MTU() {
+	if len(h) > r.Iface.MTU() {
 		l.Stats.OutDiscards++
 		return syscall.EMSGSIZE
 	}
-	return l.write(r.Iface, pkt)
+	return l.write(r.Iface, h)
 }
 
 // transmit writes a whole datagram, fragmenting it to the MTU if allowed.

@@ -27,7 +27,7 @@ type RawSocket struct {
 	rxPackets     uint64
 	txPackets     uint64
 	closed        bool
-	notifyFn      func(Event)
+	cb            callbacks
 }
 
 // RawOptions configures a raw socket.
@@ -74,6 +74,7 @@ func (s *Stack) rawInput(p *ip.Packet) bool {
 		}
 		taken = true
 		b := buf.From(0, p.Header)
+		wasEmpty := r.q.Len() == 0
 		if !r.q.Push(b) {
 			b.Release()
 			r.drops++
@@ -82,32 +83,25 @@ func (s *Stack) rawInput(p *ip.Packet) bool {
 		}
 		r.rxPackets++
 		s.raw.stats.InDelivers++
-		if r.notifyFn != nil {
+		if wasEmpty && r.cb.fn != nil { // Readable is an edge: read until EWOULDBLOCK
 			s.post(r, Readable)
 		}
 	}
 	return taken
 }
 
-func (r *RawSocket) notify(ev Event) {
-	r.s.mu.Lock()
-	fn := r.notifyFn
-	r.s.mu.Unlock()
-	if fn != nil {
-		fn(ev)
-	}
-}
+func (r *RawSocket) notify(ev Event) { r.cb.run(r.s, ev) }
 
 // SetNotify installs the callback told when the socket becomes readable or
 // is closed. It runs outside the stack's lock; nil removes it.
 func (r *RawSocket) SetNotify(fn func(Event)) {
 	r.s.mu.Lock()
-	r.notifyFn = fn
-	pending := r.q.Len() > 0
-	r.s.mu.Unlock()
-	if fn != nil && pending {
-		fn(Readable)
+	var initial Event
+	if r.q.Len() > 0 {
+		initial = Readable
 	}
+	r.s.mu.Unlock()
+	r.cb.set(r.s, fn, initial)
 }
 
 // Bind receives only datagrams addressed to a and sends from it.
@@ -231,7 +225,7 @@ func (r *RawSocket) close(s *Stack) {
 	} else {
 		s.raw.byProto[r.proto] = list
 	}
-	if r.notifyFn != nil {
+	if r.cb.fn != nil {
 		s.post(r, Closed)
 	}
 }
@@ -241,7 +235,7 @@ func (t *rawTable) closeAll(s *Stack) {
 		for _, r := range list {
 			r.closed = true
 			r.q.Clear()
-			if r.notifyFn != nil {
+			if r.cb.fn != nil {
 				s.post(r, Closed)
 			}
 		}

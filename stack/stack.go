@@ -58,8 +58,10 @@ type Stack struct {
 	pending  []event
 	nextID   uint64
 	closed   bool
-	ipTimer  clock.Timer
-	ipArmed  time.Time
+	timers   timerHeap   // every protocol deadline
+	timer    clock.Timer // armed at the earliest of them
+	timerAt  time.Time
+	ipEntry  timerEntry
 	closedCh chan struct{}
 }
 
@@ -86,6 +88,7 @@ func New(opts Options) *Stack {
 	}
 	s.ip = ip.New(cfg)
 	s.ip.SetRawTap(s.rawInput)
+	s.ipEntry = timerEntry{index: -1, item: ipTimer{s}}
 	pc := opts.Ports
 	if pc.Rand == nil {
 		pc.Rand = rand.New(rand.NewPCG(s.rng.Uint64(), s.rng.Uint64()))
@@ -180,8 +183,8 @@ func (s *Stack) Close() error {
 	close(s.closedCh)
 	links := s.links
 	s.links = nil
-	if s.ipTimer != nil {
-		s.ipTimer.Stop()
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 	s.raw.closeAll(s)
 	for u := range s.udp.open {
@@ -217,6 +220,46 @@ const (
 
 type notifier interface{ notify(Event) }
 
+// callbacks holds a socket's notify callback. It runs outside the stack's
+// lock and never twice at once for one socket: events that arrive while it
+// runs are merged and delivered, in one call, when it returns.
+type callbacks struct {
+	fn      func(Event) // guarded by Stack.mu
+	pending Event
+	running bool
+}
+
+// run delivers ev to the callback.
+func (c *callbacks) run(s *Stack, ev Event) {
+	s.mu.Lock()
+	c.pending |= ev
+	if c.running {
+		s.mu.Unlock()
+		return
+	}
+	c.running = true
+	for c.pending != 0 && c.fn != nil {
+		ev, fn := c.pending, c.fn
+		c.pending = 0
+		s.mu.Unlock()
+		fn(ev)
+		s.mu.Lock()
+	}
+	c.pending = 0
+	c.running = false
+	s.mu.Unlock()
+}
+
+// set installs fn and, if initial is not zero, tells it at once.
+func (c *callbacks) set(s *Stack, fn func(Event), initial Event) {
+	s.mu.Lock()
+	c.fn = fn
+	s.mu.Unlock()
+	if fn != nil && initial != 0 {
+		c.run(s, initial)
+	}
+}
+
 // post queues a callback; mu must be held.
 func (s *Stack) post(n notifier, ev Event) { s.pending = append(s.pending, event{n, ev}) }
 
@@ -226,43 +269,14 @@ func (s *Stack) unlock() {
 	if s.ip.Pending() && !s.closed {
 		s.ip.Flush(s.clk.Now())
 	}
-	s.armIPTimer()
+	s.schedule(&s.ipEntry, s.ip.NextDeadline())
+	s.armTimer()
 	evs := s.pending
 	s.pending = nil
 	s.mu.Unlock()
 	for _, e := range evs {
 		e.n.notify(e.what)
 	}
-}
-
-// armIPTimer keeps one timer on the IP layer's next deadline (reassembly).
-func (s *Stack) armIPTimer() {
-	d := s.ip.NextDeadline()
-	if d.Equal(s.ipArmed) || s.closed {
-		return
-	}
-	s.ipArmed = d
-	if d.IsZero() {
-		if s.ipTimer != nil {
-			s.ipTimer.Stop()
-		}
-		return
-	}
-	wait := d.Sub(s.clk.Now())
-	if s.ipTimer == nil {
-		s.ipTimer = s.clk.AfterFunc(wait, s.ipTick)
-	} else {
-		s.ipTimer.Reset(wait)
-	}
-}
-
-func (s *Stack) ipTick() {
-	s.mu.Lock()
-	s.ipArmed = time.Time{}
-	if !s.closed {
-		s.ip.Tick(s.clk.Now())
-	}
-	s.unlock()
 }
 
 // newID numbers sockets for the socket table; mu must be held.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"berth/buf"
-	"berth/clock"
 	"berth/ip"
 	"berth/port"
 	"berth/seq"
@@ -68,15 +67,14 @@ type TCPConn struct {
 	owner string
 
 	// guarded by s.mu
-	c        *tcp.Conn
-	b        *port.Binding // nil once released
-	ln       *TCPListener  // the listener it came from, until accepted
-	queued   bool          // in ln's accept queue
-	timer    clock.Timer
-	armed    time.Time
-	notifyFn func(Event)
-	closed   bool // the owner let go (Close or Abort)
-	gone     bool // CLOSED: out of every table
+	c      *tcp.Conn
+	b      *port.Binding // nil once released
+	ln     *TCPListener  // the listener it came from, until accepted
+	queued bool          // in ln's accept queue
+	te     timerEntry
+	cb     callbacks
+	closed bool // the owner let go (Close or Abort)
+	gone   bool // CLOSED: out of every table
 }
 
 // TCPListener is a listening stream socket.
@@ -86,11 +84,11 @@ type TCPListener struct {
 	owner string
 
 	// guarded by s.mu
-	l        *tcp.Listener
-	b        *port.Binding
-	backlog  int
-	notifyFn func(Event)
-	closed   bool
+	l       *tcp.Listener
+	b       *port.Binding
+	backlog int
+	cb      callbacks
+	closed  bool
 }
 
 // mssFor is the MSS to advertise toward dst (RFC 6691: the route's MTU less
@@ -117,6 +115,7 @@ func (s *Stack) DialTCP(remote netip.AddrPort, opts TCPOptions) (*TCPConn, error
 		return nil, err
 	}
 	tc := &TCPConn{s: s, id: s.newID(), owner: opts.Owner}
+	tc.te = timerEntry{index: -1, item: tc}
 	req := port.Request{Proto: port.TCP, Local: netip.AddrPortFrom(src, 0), Remote: remote, Opts: opts.portOptions(), Owner: opts.Owner, Endpoint: tc}
 	var b *port.Binding
 	if opts.Local.IsValid() {
@@ -174,7 +173,7 @@ func (s *Stack) ListenTCP(local netip.AddrPort, opts TCPOptions) (*TCPListener, 
 	l.b = b
 	mss := 0
 	if a := b.Local().Addr(); !a.IsUnspecified() {
-		mss = s.mssFor(a)
+		mss = s.ip.LocalMTU(a) - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
 	} else {
 		for _, ifc := range s.ip.Interfaces() {
 			mss = max(mss, ifc.MTU()-wire.IPv4MinHeaderLen-wire.TCPMinHeaderLen)
@@ -265,6 +264,7 @@ func (s *Stack) listenerInput(l *TCPListener, now time.Time, local, remote netip
 	nc := l.l.Input(now, remote, local, seg)
 	if nc != nil {
 		tc := &TCPConn{s: s, id: s.newID(), owner: l.owner, c: nc, ln: l}
+		tc.te = timerEntry{index: -1, item: tc}
 		b, err := s.ports.Accept(l.b, port.Request{Proto: port.TCP, Local: local, Remote: remote, Owner: l.owner, Endpoint: tc})
 		if err != nil {
 			nc.Abort(now)
@@ -279,7 +279,7 @@ func (s *Stack) listenerInput(l *TCPListener, now time.Time, local, remote netip
 }
 
 func (s *Stack) listenerEvents(l *TCPListener) {
-	if l.l.TakeEvents()&tcp.EventAcceptable != 0 && l.notifyFn != nil {
+	if l.l.TakeEvents()&tcp.EventAcceptable != 0 && l.cb.fn != nil {
 		s.post(l, Readable)
 	}
 }
@@ -310,7 +310,7 @@ func (s *Stack) tcpAfter(tc *TCPConn) {
 	} else {
 		s.tcpArm(tc)
 	}
-	if post != 0 && tc.notifyFn != nil {
+	if post != 0 && tc.cb.fn != nil {
 		s.post(tc, post)
 	}
 }
@@ -324,9 +324,7 @@ func (s *Stack) tcpRemove(tc *TCPConn) {
 		tc.b.Release()
 		tc.b = nil
 	}
-	if tc.timer != nil {
-		tc.timer.Stop()
-	}
+	s.schedule(&tc.te, time.Time{})
 	// A connection still in a listener's accept queue stays findable by
 	// TryAccept: Linux hands out connections reset while they waited.
 	if tc.ln == nil || !tc.queued {
@@ -334,50 +332,21 @@ func (s *Stack) tcpRemove(tc *TCPConn) {
 	}
 }
 
-func (s *Stack) tcpArm(tc *TCPConn) {
-	d := tc.c.Deadline()
-	if d.IsZero() || (!tc.armed.IsZero() && !d.Before(tc.armed)) {
-		return // a later deadline waits for the armed timer to fire and re-arm
+func (s *Stack) tcpArm(tc *TCPConn) { s.schedule(&tc.te, tc.c.Deadline()) }
+
+// fire runs the connection's due timers. mu held.
+func (tc *TCPConn) fire(now time.Time) {
+	if tc.gone {
+		return
 	}
-	tc.armed = d
-	wait := d.Sub(s.clk.Now())
-	if tc.timer == nil {
-		tc.timer = s.clk.AfterFunc(wait, tc.fire)
-	} else {
-		tc.timer.Reset(wait)
-	}
+	tc.s.tcp.now = now
+	tc.c.Tick(now)
+	tc.s.tcpAfter(tc)
 }
 
-func (tc *TCPConn) fire() {
-	s := tc.s
-	s.mu.Lock()
-	tc.armed = time.Time{}
-	if !tc.gone && !s.closed {
-		now := s.clk.Now()
-		s.tcp.now = now
-		tc.c.Tick(now)
-		s.tcpAfter(tc)
-	}
-	s.unlock()
-}
+func (tc *TCPConn) notify(ev Event) { tc.cb.run(tc.s, ev) }
 
-func (tc *TCPConn) notify(ev Event) {
-	tc.s.mu.Lock()
-	fn := tc.notifyFn
-	tc.s.mu.Unlock()
-	if fn != nil {
-		fn(ev)
-	}
-}
-
-func (l *TCPListener) notify(ev Event) {
-	l.s.mu.Lock()
-	fn := l.notifyFn
-	l.s.mu.Unlock()
-	if fn != nil {
-		fn(ev)
-	}
-}
+func (l *TCPListener) notify(ev Event) { l.cb.run(l.s, ev) }
 
 // op runs f on the connection at the current time, then handles events.
 func (tc *TCPConn) op(f func(now time.Time) error) error {
@@ -400,12 +369,7 @@ func (tc *TCPConn) op(f func(now time.Time) error) error {
 // readable (data, end of stream or an error), writable (established, or
 // send space freed) or closed. It runs outside the stack's lock.
 func (tc *TCPConn) SetNotify(fn func(Event)) {
-	tc.s.mu.Lock()
-	tc.notifyFn = fn
-	tc.s.mu.Unlock()
-	if fn != nil {
-		fn(Readable | Writable) // let the owner look at once
-	}
+	tc.cb.set(tc.s, fn, Readable|Writable) // let the owner look at once
 }
 
 // TryRead reads without blocking: EWOULDBLOCK when nothing is buffered,
@@ -456,7 +420,7 @@ func (tc *TCPConn) Abort() error {
 func (tc *TCPConn) markClosed() {
 	tc.s.mu.Lock()
 	tc.closed = true
-	tc.notifyFn = nil
+	tc.cb.fn = nil
 	tc.s.mu.Unlock()
 }
 
@@ -515,12 +479,12 @@ func (tc *TCPConn) RemoteAddr() netip.AddrPort { return tc.c.Remote() }
 // accepted (Readable) or the listener closes.
 func (l *TCPListener) SetNotify(fn func(Event)) {
 	l.s.mu.Lock()
-	l.notifyFn = fn
-	pending := l.l.Pending() > 0
-	l.s.mu.Unlock()
-	if fn != nil && pending {
-		fn(Readable)
+	var initial Event
+	if l.l.Pending() > 0 {
+		initial = Readable
 	}
+	l.s.mu.Unlock()
+	l.cb.set(l.s, fn, initial)
 }
 
 // TryAccept takes an established connection without blocking;
@@ -575,7 +539,7 @@ func (l *TCPListener) close(s *Stack) {
 	}
 	l.b.Release()
 	delete(s.tcp.listeners, l)
-	if l.notifyFn != nil {
+	if l.cb.fn != nil {
 		s.post(l, Closed)
 	}
 }
@@ -586,14 +550,14 @@ func (s *Stack) closeAllTCP() {
 	for l := range s.tcp.listeners {
 		l.closed = true
 		l.b.Release()
-		if l.notifyFn != nil {
+		if l.cb.fn != nil {
 			s.post(l, Closed)
 		}
 	}
 	s.tcp.listeners = map[*TCPListener]struct{}{}
 	for _, tc := range s.tcp.byCore {
 		s.tcpRemove(tc)
-		if tc.notifyFn != nil {
+		if tc.cb.fn != nil {
 			s.post(tc, Closed|Readable|Writable)
 		}
 	}

@@ -23,10 +23,10 @@ type UDPSocket struct {
 	opts  port.Options
 
 	// guarded by s.mu
-	ep       *udp.Endpoint
-	b        *port.Binding // nil until bound (explicitly or on first send)
-	closed   bool
-	notifyFn func(Event)
+	ep     *udp.Endpoint
+	b      *port.Binding // nil until bound (explicitly or on first send)
+	closed bool
+	cb     callbacks
 }
 
 // UDPOptions configures a datagram socket.
@@ -139,27 +139,20 @@ func (u *UDPSocket) RemoteAddr() netip.AddrPort {
 // SetNotify installs the callback told when the socket becomes readable
 // (a datagram or an error waits) or closes. It runs outside the stack's
 // lock; nil removes it.
+//
+// Readable is an edge: it fires when the queue goes from empty to not, so
+// read until EWOULDBLOCK before waiting for the next one.
 func (u *UDPSocket) SetNotify(fn func(Event)) {
 	u.s.mu.Lock()
-	u.notifyFn = fn
-	pending := u.ep.HasError()
-	if n, _ := u.ep.Queued(); n > 0 {
-		pending = true
+	var initial Event
+	if n, _ := u.ep.Queued(); n > 0 || u.ep.HasError() {
+		initial = Readable
 	}
 	u.s.mu.Unlock()
-	if fn != nil && pending {
-		fn(Readable)
-	}
+	u.cb.set(u.s, fn, initial)
 }
 
-func (u *UDPSocket) notify(ev Event) {
-	u.s.mu.Lock()
-	fn := u.notifyFn
-	u.s.mu.Unlock()
-	if fn != nil {
-		fn(ev)
-	}
-}
+func (u *UDPSocket) notify(ev Event) { u.cb.run(u.s, ev) }
 
 // TryRecv copies the oldest datagram into p without blocking and returns
 // its length (truncated to len(p), the rest lost, as recvfrom does) and
@@ -256,7 +249,7 @@ func (u *UDPSocket) close(s *Stack) {
 	}
 	u.ep.Clear()
 	delete(s.udp.open, u)
-	if u.notifyFn != nil {
+	if u.cb.fn != nil {
 		s.post(u, Closed)
 	}
 }
@@ -285,13 +278,14 @@ func (h udpHandler) HandlePacket(p *ip.Packet) {
 		s.ip.SendError(p.Now, p.Header, wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
 		return
 	}
+	wasEmpty, _ := ep.ep.Queued()
 	if !ep.ep.Enqueue(remote, d.Payload()) {
 		s.udp.stats.RcvbufErrors++
 		s.udp.stats.InErrors++
 		return
 	}
 	s.udp.stats.InDatagrams++
-	if ep.notifyFn != nil {
+	if wasEmpty == 0 && ep.cb.fn != nil { // Readable is an edge: read until EWOULDBLOCK
 		s.post(ep, Readable)
 	}
 }
@@ -315,7 +309,7 @@ func (h udpHandler) HandleError(e *ip.ICMPError) {
 		return
 	}
 	u.ep.SetError(e.Errno())
-	if u.notifyFn != nil {
+	if u.cb.fn != nil {
 		s.post(u, Readable)
 	}
 }

@@ -1,0 +1,223 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"berth/link/mem"
+	"berth/tcp"
+	"berth/wire"
+)
+
+func tcpPair(t testing.TB, cfg func() *tcp.Config) (a, b *Stack) {
+	t.Helper()
+	la, lb := mem.Pair(mem.QueueLen(1 << 16))
+	var ca, cb *tcp.Config
+	if cfg != nil {
+		ca, cb = cfg(), cfg()
+	}
+	a, b = New(Options{Name: "a", Seed: 1, TCP: ca}), New(Options{Name: "b", Seed: 2, TCP: cb})
+	a.AddLink("mem0", la, addrA)
+	b.AddLink("mem0", lb, addrB)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (s *Stack) tcpCounts() (conns, bindings int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tcp.byCore), s.ports.Len()
+}
+
+// TestTCPManyConnectionsCallbackMode opens 100,000 established connections
+// (both ends in this process) through the callback API, exchanges a byte
+// on each, and closes them all, twice: no goroutine per connection, and
+// the second round leaves the heap where the first left it (tables keep
+// their capacity; nothing accumulates).
+func TestTCPManyConnectionsCallbackMode(t *testing.T) {
+	if v := os.Getenv("BERTH_CONNS"); raceEnabled && v == "" {
+		t.Log("under -race: 5,000 connections (BERTH_CONNS overrides)")
+	}
+	n := 100000
+	if raceEnabled || testing.Short() {
+		n = 5000
+	}
+	if v, err := strconv.Atoi(os.Getenv("BERTH_CONNS")); err == nil {
+		n = v
+	}
+	shortMSL := func() *tcp.Config { c := tcp.DefaultConfig(); c.MSL = 5 * time.Millisecond; return c }
+	goroutines := runtime.NumGoroutine()
+	la, lb := mem.Pair(mem.QueueLen(1 << 16))
+	a, b := New(Options{Name: "a", Seed: 1, TCP: shortMSL()}), New(Options{Name: "b", Seed: 2, TCP: shortMSL()})
+	a.AddLink("mem0", la, addrA)
+	b.AddLink("mem0", lb, addrB)
+	heap := func() int64 {
+		runtime.GC()
+		runtime.GC() // a second cycle empties sync.Pool's victim cache
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	base := heap()
+
+	const ports = 8 // 8 listening ports × 28,232 ephemeral ports: RFC 6056 algorithm 4 keeps searches short below half full
+	for i := range ports {
+		l, err := b.ListenTCP(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(1000+i)), TCPOptions{Backlog: 4096})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.SetNotify(func(Event) {
+			for {
+				c, err := l.TryAccept()
+				if err != nil {
+					return
+				}
+				buf := make([]byte, 1)
+				c.SetNotify(func(Event) {
+					n, err := c.TryRead(buf)
+					if n == 1 {
+						c.TryWrite(buf)
+					} else if err != nil && !errors.Is(err, syscall.EWOULDBLOCK) {
+						c.Close() // the client's FIN: close our side too
+					}
+				})
+			}
+		})
+	}
+	var after [2]int64
+	for round := range 2 {
+		var answered atomic.Int64
+		start := time.Now()
+		conns := make([]*TCPConn, 0, n)
+		for i := range n {
+			c, err := a.DialTCP(netip.AddrPortFrom(addrB.Addr(), uint16(1000+i%ports)), TCPOptions{})
+			if err != nil {
+				t.Fatalf("dial %d: %v", i, err)
+			}
+			buf := make([]byte, 1)
+			sent := false
+			c.SetNotify(func(ev Event) {
+				if !sent && c.State() == tcp.StateEstablished {
+					if k, _ := c.TryWrite([]byte{'x'}); k == 1 {
+						sent = true
+					}
+				}
+				if k, _ := c.TryRead(buf); k == 1 {
+					answered.Add(1)
+				}
+			})
+			conns = append(conns, c)
+			if i%1000 == 999 { // pace the handshakes so the SYN queues keep up
+				waitFor(t, "handshakes", 30*time.Second, func() bool { return answered.Load() > int64(i-2000) })
+			}
+		}
+		waitFor(t, fmt.Sprintf("all exchanges (%d answered)", answered.Load()), 60*time.Second, func() bool { return answered.Load() == int64(n) })
+		// Timers run in the stack's one timer; callbacks in the goroutine
+		// that delivered the packet: no goroutine per connection.
+		waitFor(t, "goroutines to settle", 5*time.Second, func() bool { return runtime.NumGoroutine() <= goroutines+10 })
+		if got, _ := a.tcpCounts(); got != n {
+			t.Fatalf("a holds %d connections, want %d", got, n)
+		}
+		during := heap()
+		t.Logf("round %d: %d connections established and exchanged in %v, %d heap bytes per connection pair, %d goroutines",
+			round, n, time.Since(start).Round(time.Millisecond), (during-base)/int64(n), runtime.NumGoroutine())
+		for _, c := range conns {
+			c.Close()
+		}
+		waitFor(t, "every connection to finish", 60*time.Second, func() bool {
+			ca, ba := a.tcpCounts()
+			cb, bb := b.tcpCounts()
+			return ca == 0 && cb == 0 && ba == 0 && bb == ports
+		})
+		conns = nil
+		after[round] = heap()
+		t.Logf("round %d: all closed after %v; heap %+d bytes over the start", round, time.Since(start).Round(time.Millisecond), after[round]-base)
+	}
+	// What stays after a round is the tables' capacity (Go maps keep
+	// theirs); a second round must not add a round's worth of memory.
+	if grown := after[1] - after[0]; grown > int64(n)*400 {
+		t.Fatalf("a second round of %d connections left %d more heap bytes behind", n, grown)
+	}
+	// Closing the hosts frees everything, and every goroutine ends.
+	a.Close()
+	b.Close()
+	a, b = nil, nil
+	if final := heap(); final-base > 4<<20 {
+		t.Fatalf("heap %+d bytes over the start after closing both hosts", final-base)
+	}
+	waitFor(t, "goroutines to end", 5*time.Second, func() bool { return runtime.NumGoroutine() <= goroutines })
+}
+
+// TestSYNFloodDoesNotLockOutClients sends 100,000 SYNs from spoofed
+// addresses at a listener; with its SYN queue full the listener answers
+// with SYN cookies (RFC 4987), and a real client still connects.
+func TestSYNFloodDoesNotLockOutClients(t *testing.T) {
+	a, b := tcpPair(t, nil)
+	l, err := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), TCPOptions{Backlog: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	raw, _ := a.OpenRaw(wire.ProtoTCP, RawOptions{HeaderIncluded: true})
+	defer raw.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	pkt := make([]byte, 40)
+	n := 100000
+	if raceEnabled {
+		n = 20000
+	}
+	for i := range n {
+		src := netip.AddrFrom4([4]byte{198, 18, 0, byte(3 + rng.IntN(250))})
+		ih := wire.IPv4Repr{TTL: 64, Protocol: wire.ProtoTCP, Src: src, Dst: addrB.Addr(), PayloadLen: 20, ID: uint16(i + 1)}
+		ih.Emit(pkt)
+		th := wire.TCPRepr{SrcPort: uint16(1024 + rng.IntN(60000)), DstPort: 80, Seq: rng.Uint32(), Flags: wire.FlagSYN, Window: 65535}
+		th.Emit(pkt[20:], 0, src, addrB.Addr())
+		if err := raw.Send(pkt, netip.Addr{}); err != nil {
+			t.Fatal(err)
+		}
+		if i%2048 == 2047 {
+			waitFor(t, "the flood to arrive", 20*time.Second, func() bool { return int64(b.Stats().Tcp.InSegs) >= int64(i-4096) })
+		}
+	}
+	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:80"), TCPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the real client's handshake", 10*time.Second, func() bool { return c.State() == tcp.StateEstablished })
+	waitFor(t, "the real client's connection to be accepted", 10*time.Second, func() bool {
+		for {
+			ac, err := l.TryAccept()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return false
+			}
+			if ac.RemoteAddr().Addr() == addrA.Addr() {
+				return true
+			}
+		}
+	})
+	st := b.Stats().Tcp
+	if st.SyncookiesSent == 0 {
+		t.Fatalf("no SYN cookies sent: %+v", st)
+	}
+	t.Logf("flood of %d SYNs: %d cookies sent, %d half-open", n, st.SyncookiesSent, l.l.HalfOpen())
+}
