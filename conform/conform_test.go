@@ -17,43 +17,15 @@ type knownFailure struct {
 
 // The reasons, by their KNOWN.md identifiers.
 const (
-	whyS1 = "S1 (stack bug): a listener bound to berth's address advertises MSS 65495, from the loopback route to its own address, instead of 1460 from the link's MTU"
-	whyT1 = "T1 (Linux quirk): Linux sets PSH on the last segment of every burst (TSO chunk), berth only on the segment that empties the send buffer; PSH is advisory (RFC 9293 §3.9.1.2)"
-	whyT2 = "T2 (Linux quirk): Linux sends a bare FIN even when the congestion window is full (tcp_cwnd_test), berth waits for an ACK to open the window"
-	whyT3 = "T3 (missing in berth): no tail loss probe (RFC 8985 §7); Linux probes after 2·SRTT before the RTO fires, berth only retransmits on the RTO with exponential backoff"
-	whyT4 = "T4 (RFC difference): berth grows cwnd by at most 2·SMSS per ACK in slow start (RFC 3465 §2.2, L=2), Linux by every segment acknowledged; the script then acknowledges data berth has not sent yet"
+	whyT1 = "T1 (Linux quirk): Linux sets PSH on segments berth sends without it (berth sets PSH only on the segment that empties its send buffer); PSH is advisory (RFC 9293 §3.9.1.2)"
+	whyT2 = "T2 (Linux quirk): Linux sends a bare FIN even when the congestion window is full (tcp_cwnd_test); berth waits for an ACK to open the window"
+	whyT3 = "T3 (missing in berth): no tail loss probe (RFC 8985 §7); Linux probes about 2·SRTT after the last send, berth retransmits only on the RTO, with exponential backoff"
+	whyT4 = "T4 (RFC difference): in slow start berth grows cwnd by at most 2·SMSS per ACK (RFC 3465 §2.2, L=2), Linux by every segment acknowledged; the script then acknowledges data berth has not sent yet"
 	whyG1 = "G1 (script timing): the script expects the ACK of the peer's FIN 10 ms late; Linux and berth send it at once, outside packetdrill's default 4 ms tolerance"
 )
 
-// knownFaithful lists the failures of a run as packetdrill makes it
-// (bind to berth's address).
-var knownFaithful = map[string]knownFailure{
-	"gvisor__packetdrill__accept_ack_drop":                      {27, whyG1},
-	"linux__packetdrill__tcp_basic_server":                      {16, whyS1},
-	"linux__packetdrill__tcp_close_no_rst":                      {14, whyS1},
-	"linux__packetdrill__tcp_disorder_fin_in_FIN_WAIT":          {15, whyS1},
-	"packetdrill__blocking__blocking-accept":                    {13, whyS1},
-	"packetdrill__blocking__blocking-read":                      {13, whyS1},
-	"packetdrill__blocking__blocking-write":                     {15, whyS1},
-	"packetdrill__close__close-remote-fin-then-close":           {13, whyS1},
-	"packetdrill__mss__mss-getsockopt-tcp_maxseg-server":        {14, whyS1},
-	"packetdrill__mss__mss-setsockopt-tcp_maxseg-client":        {25, whyT1},
-	"packetdrill__mss__mss-setsockopt-tcp_maxseg-server":        {17, whyS1},
-	"packetdrill__nagle__https_client":                          {32, whyT1},
-	"packetdrill__shutdown__shutdown-rd-close":                  {13, whyS1},
-	"packetdrill__shutdown__shutdown-rd-wr-close":               {13, whyS1},
-	"packetdrill__shutdown__shutdown-rdwr-close":                {13, whyS1},
-	"packetdrill__shutdown__shutdown-rdwr-send-queue-ack-close": {16, whyS1},
-	"packetdrill__shutdown__shutdown-rdwr-write-queue-close":    {16, whyS1},
-	"packetdrill__shutdown__shutdown-wr-close":                  {13, whyS1},
-	"packetdrill__user_timeout__user_timeout":                   {10, whyS1},
-	"packetdrill__validate__validate-established-no-flags":      {13, whyS1},
-}
-
-// knownBindAny lists the failures of a run that binds the wildcard
-// address, which looks past S1 to what the scripts test after the
-// handshake.
-var knownBindAny = map[string]knownFailure{
+// known lists the scripts that fail, and where. KNOWN.md has the details.
+var known = map[string]knownFailure{
 	"gvisor__packetdrill__accept_ack_drop":                      {27, whyG1},
 	"packetdrill__blocking__blocking-write":                     {24, whyT4},
 	"packetdrill__mss__mss-setsockopt-tcp_maxseg-client":        {25, whyT1},
@@ -64,11 +36,11 @@ var knownBindAny = map[string]knownFailure{
 	"packetdrill__user_timeout__user_timeout":                   {25, whyT3},
 }
 
-// TestSuite runs every conformance script as packetdrill would.
-func TestSuite(t *testing.T) { runSuite(t, Options{}, knownFaithful) }
-
-// TestSuiteBindAny runs them bound to the wildcard address.
-func TestSuiteBindAny(t *testing.T) { runSuite(t, Options{BindAny: true}, knownBindAny) }
+// TestSuite runs every conformance script as packetdrill would, each as a
+// subtest: a pass logs the skipped and emulated lines, a known failure
+// skips with its reason, anything else fails with the first line that did
+// not hold.
+func TestSuite(t *testing.T) { runSuite(t, Options{}, known) }
 
 func runSuite(t *testing.T, opt Options, known map[string]knownFailure) {
 	files := suiteFiles(t)

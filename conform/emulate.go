@@ -66,17 +66,17 @@ func (r *runner) prescan() {
 				r.host.maxSeg = fmt.Sprintf("emulated host-wide: the stack has no per-socket MSS clamp, so the link MTU is %d and berth's MSS %d", v+40, v)
 			}
 		case "SO_SNDBUF":
-			if !hasMethod[interface{ SetSendBuffer(int) error }]() && v > 0 {
+			if !hasMethod[sendBufferSetter]() && v > 0 {
 				r.cfg.SndBuf = 2 * int(v)
 				r.host.sndBuf = fmt.Sprintf("emulated host-wide: the stack has no per-socket setter, so tcp.Config.SndBuf = %d (Linux doubles the value)", 2*v)
 			}
 		case "SO_RCVBUF":
-			if !hasMethod[interface{ SetReceiveBuffer(int) error }]() && v > 0 {
+			if !hasMethod[receiveBufferSetter]() && v > 0 {
 				r.cfg.RcvBuf = 2 * int(v)
 				r.host.rcvBuf = fmt.Sprintf("emulated host-wide: the stack has no per-socket setter, so tcp.Config.RcvBuf = %d (Linux doubles the value)", 2*v)
 			}
 		case "TCP_LINGER2":
-			if !hasMethod[interface{ SetFinWait2Timeout(time.Duration) error }]() && v > 0 {
+			if !hasMethod[finWait2Setter]() && v > 0 {
 				r.cfg.FinWait2Timeout = time.Duration(v) * time.Second
 				r.host.linger2 = fmt.Sprintf("emulated host-wide: the stack has no per-socket setter, so tcp.Config.FinWait2Timeout = %ds", v)
 			}

@@ -80,7 +80,7 @@ type Result struct {
 // Summary is one line: "PASS name" or "FAIL name: line 17: msg".
 func (r *Result) Summary() string {
 	if r.Status == Pass {
-		return fmt.Sprintf("PASS %s (%s virtual)", r.Name, secs(r.Elapsed))
+		return fmt.Sprintf("PASS %s (%ss of virtual time)", r.Name, secs(r.Elapsed))
 	}
 	return fmt.Sprintf("FAIL %s: %s", r.Name, r.Failure())
 }

@@ -126,6 +126,7 @@ type runner struct {
 	tsBase              bool
 	tsScript, tsLive    uint32 // the first pair seen: script and live TS val
 
+	noted   map[string]bool // options whose emulation has been reported
 	last    *lastEvent
 	pending *pendingCall
 	ipID    uint16
@@ -155,6 +156,7 @@ func newRunner(s *Script, opt Options) *runner {
 		localPort: ScriptPort, peerPort: PeerPort,
 		remoteISN: opt.RemoteISN,
 		tsMap:     make(map[uint32]uint32),
+		noted:     make(map[string]bool),
 	}
 	r.link = NewLink(r.clk, defaultMTU)
 	return r

@@ -366,9 +366,12 @@ func (r *runner) sysAccept(ev *Event, c *Syscall) op {
 		if c.AnyRet || fd < 0 {
 			fd = r.freeFD()
 		}
-		ns := &sock{fd: fd, conn: tc, reuseAddr: s.reuseAddr, noDelay: s.noDelay, userMSS: s.userMSS}
+		// An accepted socket inherits its listener's options, as in Linux.
+		ns := &sock{fd: fd, conn: tc, reuseAddr: s.reuseAddr, noDelay: s.noDelay, userMSS: s.userMSS,
+			sndBuf: s.sndBuf, rcvBuf: s.rcvBuf, userTO: s.userTO, linger2: s.linger2}
 		r.socks[fd] = ns
 		r.under = ns
+		r.applyConnOptions(ev, ns)
 		return int64(fd), nil, true
 	}
 }
@@ -437,6 +440,45 @@ func (r *runner) applyConnOptions(ev *Event, s *sock) {
 	}
 	if s.linger2 != 0 {
 		r.setLinger2(ev, s, s.linger2)
+	}
+	if s.sndBuf != 0 {
+		r.setBuffer(ev, s, "SO_SNDBUF")
+	}
+	if s.rcvBuf != 0 {
+		r.setBuffer(ev, s, "SO_RCVBUF")
+	}
+}
+
+type sendBufferSetter interface{ SetSendBuffer(int) error }
+type receiveBufferSetter interface{ SetReceiveBuffer(int) error }
+
+// setBuffer applies SO_SNDBUF or SO_RCVBUF through the stack's per-socket
+// setter when it has one (once the connection exists); otherwise prescan
+// set it host-wide before the host started.
+func (r *runner) setBuffer(ev *Event, s *sock, opt string) {
+	var err error
+	switch opt {
+	case "SO_SNDBUF":
+		f, ok := any(s.conn).(sendBufferSetter)
+		if !ok || s.conn == nil {
+			if !ok {
+				r.noteHostWide(ev, opt, r.host.sndBuf)
+			}
+			return
+		}
+		err = f.SetSendBuffer(s.sndBuf)
+	case "SO_RCVBUF":
+		f, ok := any(s.conn).(receiveBufferSetter)
+		if !ok || s.conn == nil {
+			if !ok {
+				r.noteHostWide(ev, opt, r.host.rcvBuf)
+			}
+			return
+		}
+		err = f.SetReceiveBuffer(s.rcvBuf)
+	}
+	if err != nil {
+		r.fail(ev, "%s: %v", opt, err)
 	}
 }
 
@@ -677,10 +719,10 @@ func (r *runner) sysSetsockopt(ev *Event, c *Syscall) op {
 		r.noteHostWide(ev, "TCP_MAXSEG", r.host.maxSeg)
 	case level == "SOL_SOCKET" && name == "SO_SNDBUF":
 		s.sndBuf = 2 * int(v) // Linux doubles it to allow for bookkeeping (socket(7))
-		r.noteHostWide(ev, "SO_SNDBUF", r.host.sndBuf)
+		r.setBuffer(ev, s, "SO_SNDBUF")
 	case level == "SOL_SOCKET" && name == "SO_RCVBUF":
 		s.rcvBuf = 2 * int(v)
-		r.noteHostWide(ev, "SO_RCVBUF", r.host.rcvBuf)
+		r.setBuffer(ev, s, "SO_RCVBUF")
 	default:
 		r.fail(ev, "setsockopt: unsupported option %s/%s", level, name)
 		return nil
@@ -688,10 +730,12 @@ func (r *runner) sysSetsockopt(ev *Event, c *Syscall) op {
 	return done(0, nil)
 }
 
+type finWait2Setter interface{ SetFinWait2Timeout(time.Duration) error }
+
 // setLinger2 applies TCP_LINGER2 through the stack's per-socket setter when
 // it has one; otherwise prescan set it host-wide before the host started.
 func (r *runner) setLinger2(ev *Event, s *sock, d time.Duration) {
-	if f, ok := any(s.conn).(interface{ SetFinWait2Timeout(time.Duration) error }); ok {
+	if f, ok := any(s.conn).(finWait2Setter); ok {
 		if err := f.SetFinWait2Timeout(d); err != nil {
 			r.fail(ev, "TCP_LINGER2: %v", err)
 		}
@@ -703,6 +747,10 @@ func (r *runner) setLinger2(ev *Event, s *sock, d time.Duration) {
 // noteHostWide records that an option was emulated through the host's
 // configuration.
 func (r *runner) noteHostWide(ev *Event, opt, how string) {
+	if r.noted[opt] {
+		return
+	}
+	r.noted[opt] = true
 	if how == "" {
 		how = "not applied: the stack has no per-socket setter"
 		r.note(ev.Line, Skipped, "%s %s", opt, how)
