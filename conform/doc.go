@@ -12,7 +12,7 @@
 // interpreter moves a clock.Manual from timer to timer, so a script of
 // seconds runs in microseconds and every timing check is exact.
 //
-// Addresses: packetdrill's local address (192.168.0.1 by default) is berth's
+// Addresses: packetdrill's local address (a private address on its tun) is berth's
 // 198.18.0.1, the remote "packetdrill" side is 198.18.0.2; the listening and
 // connecting port is 8080, as packetdrill's defaults.
 //

@@ -166,7 +166,15 @@ func (r *runner) outbound(ev *Event, when, end, tol time.Duration) {
 		return
 	}
 	if first == nil {
-		r.failPacket(ev, fmt.Sprintf("berth sent nothing by %s%s", fmtTime(r.now()), connState(r.under)), fmtTime(when)+" "+want.String(), "(no packet)")
+		msg := fmt.Sprintf("berth sent nothing by %s%s", fmtTime(r.now()), connState(r.under))
+		// Look further ahead, so the report says what came instead
+		// and when; the run ends here anyway.
+		actual := "(no packet)"
+		if later := r.nextOut(ev, r.now()+lookAhead); r.err == nil && later != nil {
+			actual = fmtTime(later.at) + " " + r.scriptView(later).String()
+			msg += "; its next packet came at " + fmtTime(later.at)
+		}
+		r.failPacket(ev, msg, expectedLine(ev, want, when, end), actual)
 		return
 	}
 	// berth learns its ISN from its first SYN: the script's SYN seq is
@@ -299,10 +307,7 @@ func (r *runner) match(ev *Event, want *Packet, o *outPkt, when, end, tol time.D
 		}
 	}
 	view := r.scriptView(o)
-	expected := fmtTime(when) + " " + want.String()
-	if ev.Time.Kind == TimeAny {
-		expected = "* " + want.String()
-	}
+	expected := expectedLine(ev, want, when, end)
 	actual := fmtTime(o.at) + " " + view.String()
 	bad := func(format string, args ...any) {
 		r.failPacket(ev, fmt.Sprintf(format, args...), expected, actual)
@@ -409,4 +414,15 @@ func trimEOL(opts []Option) []Option {
 		}
 	}
 	return opts
+}
+
+// expectedLine is the script's packet at its absolute time (or window).
+func expectedLine(ev *Event, want *Packet, when, end time.Duration) string {
+	switch {
+	case ev.Time.Kind == TimeAny:
+		return "* " + want.String()
+	case end != when:
+		return fmtTime(when) + "~" + fmtTime(end) + " " + want.String()
+	}
+	return fmtTime(when) + " " + want.String()
 }

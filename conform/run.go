@@ -34,6 +34,9 @@ const (
 
 	// maxAnyWait bounds the wait for a packet expected at "*" time.
 	maxAnyWait = 5 * time.Minute
+	// lookAhead is how much further a run looks for the packet that came
+	// instead of a missing one, for the report.
+	lookAhead = time.Minute
 	// maxStillSteps bounds timers firing without the clock moving: a
 	// host that re-arms a timer for "now" forever would hang the run.
 	maxStillSteps = 100000

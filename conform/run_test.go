@@ -133,6 +133,15 @@ func TestRun_MissingPacketFails(t *testing.T) {
 `, 11, "berth sent nothing by 0.104000", "actual:   (no packet)")
 }
 
+func TestRun_LatePacketReported(t *testing.T) {
+	// The script wants the retransmission 0.1 s after the first send;
+	// berth's RTO is longer, and the report says when it came.
+	mustFail(t, serverPrologue+`+0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1
++.1 > P. 1:11(10) ack 1
+`, 12, "berth sent nothing by 0.212500", "its next packet came at", "actual:   0.", "> P. 1:11(10) ack 1 win")
+}
+
 func TestRun_TimingChecked(t *testing.T) {
 	// Right after the handshake berth acknowledges every segment at once
 	// (quick ACKs, as Linux); the script claims the second ACK comes
