@@ -55,7 +55,7 @@ type Stack struct {
 	udp      udpTable
 	tcp      tcpTable
 	ports    *port.Manager
-	pending  []event
+	pending  *[]event // callbacks owed, from eventPool
 	nextID   uint64
 	closed   bool
 	timers   timerHeap   // every protocol deadline
@@ -261,7 +261,17 @@ func (c *callbacks) set(s *Stack, fn func(Event), initial Event) {
 }
 
 // post queues a callback; mu must be held.
-func (s *Stack) post(n notifier, ev Event) { s.pending = append(s.pending, event{n, ev}) }
+func (s *Stack) post(n notifier, ev Event) {
+	if s.pending == nil {
+		s.pending = eventPool.Get().(*[]event)
+	}
+	*s.pending = append(*s.pending, event{n, ev})
+}
+
+// eventPool recycles the lists of owed callbacks: a list is handed from
+// the goroutine that queued it to the one that runs it, so no single buffer
+// can be reused under the lock.
+var eventPool = sync.Pool{New: func() any { return new([]event) }}
 
 // unlock re-arms the stack's timers, releases mu and runs the callbacks
 // queued while it was held.
@@ -274,9 +284,15 @@ func (s *Stack) unlock() {
 	evs := s.pending
 	s.pending = nil
 	s.mu.Unlock()
-	for _, e := range evs {
-		e.n.notify(e.what)
+	if evs == nil {
+		return
 	}
+	for i, e := range *evs {
+		e.n.notify(e.what)
+		(*evs)[i] = event{}
+	}
+	*evs = (*evs)[:0]
+	eventPool.Put(evs)
 }
 
 // newID numbers sockets for the socket table; mu must be held.

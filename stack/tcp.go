@@ -444,6 +444,23 @@ func (tc *TCPConn) SetLinger(on bool, d time.Duration) error {
 	return tc.op(func(time.Time) error { tc.c.SetLinger(on, d); return nil })
 }
 
+// SetSendBuffer sets SO_SNDBUF: the bytes the connection buffers to send.
+func (tc *TCPConn) SetSendBuffer(n int) error {
+	return tc.op(func(time.Time) error { tc.c.SetSendBuffer(n); return nil })
+}
+
+// SetReceiveBuffer sets SO_RCVBUF: the bytes it buffers received, which is
+// the window it offers.
+func (tc *TCPConn) SetReceiveBuffer(n int) error {
+	return tc.op(func(time.Time) error { tc.c.SetReceiveBuffer(n); return nil })
+}
+
+// SetFinWait2Timeout sets TCP_LINGER2: how long a closed connection waits
+// in FIN-WAIT-2 for the peer's FIN.
+func (tc *TCPConn) SetFinWait2Timeout(d time.Duration) error {
+	return tc.op(func(time.Time) error { tc.c.SetFinWait2Timeout(d); return nil })
+}
+
 // SetUserTimeout sets TCP_USER_TIMEOUT (RFC 5482).
 func (tc *TCPConn) SetUserTimeout(d time.Duration) error {
 	return tc.op(func(time.Time) error { tc.c.SetUserTimeout(d); return nil })
