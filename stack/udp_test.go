@@ -229,6 +229,9 @@ func TestUDPCallbackModeScales(t *testing.T) {
 	if b.ports.Len() != 0 || a.ports.Len() != 0 {
 		t.Fatalf("bindings left: a %d b %d", a.ports.Len(), b.ports.Len())
 	}
+	if g := runtime.NumGoroutine(); g > before {
+		t.Fatalf("%d goroutines after closing every socket, %d before", g, before)
+	}
 }
 
 func TestSocketTableShowsWhoTalksToWhom(t *testing.T) {
