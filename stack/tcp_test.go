@@ -221,3 +221,72 @@ func TestSYNFloodDoesNotLockOutClients(t *testing.T) {
 	}
 	t.Logf("flood of %d SYNs: %d cookies sent, %d half-open", n, st.SyncookiesSent, l.l.HalfOpen())
 }
+
+// TestTCPReusePortGroupSpreadsConnections: two listeners that both set
+// SO_REUSEPORT share one port; new connections are spread over them by a
+// hash of the 4-tuple.
+func TestTCPReusePortGroupSpreadsConnections(t *testing.T) {
+	a, b := tcpPair(t, nil)
+	var got [2]atomic.Int64
+	for i := range 2 {
+		l, err := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:8080"), TCPOptions{ReusePort: true})
+		if err != nil {
+			t.Fatalf("listener %d: %v", i, err)
+		}
+		l.SetNotify(func(Event) {
+			for {
+				if _, err := l.TryAccept(); err != nil {
+					return
+				}
+				got[i].Add(1)
+			}
+		})
+	}
+	if _, err := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:8080"), TCPOptions{}); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("a third listener without SO_REUSEPORT: %v", err)
+	}
+	const n = 200
+	for range n {
+		if _, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:8080"), TCPOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every connection accepted", 10*time.Second, func() bool { return got[0].Load()+got[1].Load() == n })
+	if got[0].Load() < n/5 || got[1].Load() < n/5 {
+		t.Fatalf("spread %d / %d", got[0].Load(), got[1].Load())
+	}
+}
+
+// TestTCPBindRulesAndTimeWait: a port in TIME-WAIT blocks a plain bind
+// but not one with SO_REUSEADDR, as on Linux.
+func TestTCPBindRulesAndTimeWait(t *testing.T) {
+	a, b := tcpPair(t, nil)
+	l, err := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:9000"), TCPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan *TCPConn, 1)
+	l.SetNotify(func(Event) {
+		if c, err := l.TryAccept(); err == nil {
+			accepted <- c
+		}
+	})
+	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:9000"), TCPOptions{Local: netip.MustParseAddrPort("0.0.0.0:40000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "handshake", 5*time.Second, func() bool { return c.State() == tcp.StateEstablished })
+	sc := <-accepted
+	c.Close() // a closes first: a's end goes to TIME-WAIT
+	waitFor(t, "server sees FIN", 5*time.Second, func() bool { return sc.State() == tcp.StateCloseWait })
+	sc.Close()
+	waitFor(t, "TIME-WAIT", 5*time.Second, func() bool { return c.State() == tcp.StateTimeWait })
+	_, err = a.DialTCP(netip.MustParseAddrPort("198.18.0.2:9001"), TCPOptions{Local: netip.MustParseAddrPort("0.0.0.0:40000")})
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("bind over TIME-WAIT without SO_REUSEADDR: %v", err)
+	}
+	rows := a.Sockets()
+	if len(rows) != 1 || rows[0].State != "TIME-WAIT" || rows[0].Local.Port() != 40000 {
+		t.Fatalf("socket table %+v", rows)
+	}
+}
