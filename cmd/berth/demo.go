@@ -1,169 +1,208 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net/netip"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
-	"berth"
 	"berth/internal/sstable"
 	"berth/internal/wellknown"
-	"berth/link/fault"
-	"berth/link/mem"
-	"berth/link/pcap"
+	"berth/sim"
 )
 
+// runDemo tells a story on a simulated network: four hosts, seeded faults,
+// a partition that heals, and every socket type in both modes.
 func runDemo(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("demo", "demo [-loss P] [-seed N] [-count N] [-pcap FILE]")
-	loss := fs.Float64("loss", 0.05, "probability that the link drops a packet, each way")
-	seed := fs.Int64("seed", 7, "seed of the link's faults and the hosts' random choices")
-	count := fs.Int("count", 6, "echo requests per payload size")
-	pcapFile := fs.String("pcap", "", "write host a's traffic to this pcap file")
+	fs := newFlags("demo", "demo [-seed N] [-loss P] [-pcap FILE] [-trace FILE]")
+	seed := fs.Uint64("seed", 7, "seed of every random choice: faults, ports, sequence numbers")
+	loss := fs.Float64("loss", 0.02, "probability that a path drops a packet")
+	pcapFile := fs.String("pcap", filepath.Join(os.TempDir(), "berth-demo.pcap"), "write every packet of the network to this pcap file")
+	traceFile := fs.String("trace", "", "write the packet trace (virtual time, path, summary) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-
-	la, lb := mem.Pair(mem.MTU(1500))
-	lka := fault.Wrap(la, fault.Seed(*seed), fault.Loss(*loss))
-	lkb := fault.Wrap(lb, fault.Seed(*seed+1), fault.Loss(*loss))
-	a := berth.NewHost(berth.Options{Name: "a", Seed: uint64(*seed)})
-	b := berth.NewHost(berth.Options{Name: "b", Seed: uint64(*seed) + 1})
-	defer a.Close()
-	defer b.Close()
-	addrA, addrB := netip.MustParsePrefix("198.18.0.1/24"), netip.MustParsePrefix("198.18.0.2/24")
-	if *pcapFile != "" {
-		f, err := os.Create(*pcapFile)
+	opts := []sim.Option{sim.Seed(*seed), sim.DefaultFaults(sim.Delay(5*time.Millisecond, time.Millisecond), sim.Loss(*loss))}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		pl, err := pcap.Wrap(lka, f)
-		if err != nil {
-			return err
-		}
-		if err := a.AddLink(pl, addrA); err != nil {
-			return err
-		}
-	} else if err := a.AddLink(lka, addrA); err != nil {
+		opts = append(opts, sim.Trace(f))
+	}
+	n := sim.New(opts...)
+	defer n.Close()
+	pf, err := os.Create(*pcapFile)
+	if err != nil {
 		return err
 	}
-	if err := b.AddLink(lkb, addrB); err != nil {
+	defer pf.Close()
+	pw := bufio.NewWriter(pf)
+	if err := n.Capture(pw); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "berth demo: host a %v and host b %v on an in-memory link, MTU 1500, %.0f%% loss each way (seed %d)\n\n",
-		addrA, addrB, *loss*100, *seed)
 
-	// Raw sockets: ping, including payloads the link must fragment.
-	sent, got := 0, 0
-	var rttSum time.Duration
-	for _, size := range []int{56, 1472, 4000} {
-		note := ""
-		if size+28 > 1500 {
-			note = " (fragmented both ways)"
-		}
-		fmt.Fprintf(out, "PING %v: %d data bytes%s\n", addrB.Addr(), size, note)
-		for i := range *count {
-			sent++
-			pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			r, err := a.Ping(pctx, addrB.Addr(), uint16(sent), size)
-			cancel()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+	web, laptop, db, monitor := n.Host("web"), n.Host("laptop"), n.Host("db"), n.Host("monitor")
+	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
+	say("berth demo: a simulated network (seed %d): web %v, laptop %v, db %v, monitor %v", *seed, web.Addr(), laptop.Addr(), db.Addr(), monitor.Addr())
+	say("every path: 5 ms delay, 1 ms jitter, %.0f%% loss; each host is a whole berth stack\n", *loss*100)
+
+	// Raw sockets: the monitor pings everyone, fragmenting large pings.
+	say("1. Raw sockets. monitor pings each host (ip4:icmp):")
+	for i, h := range []*sim.Host{web, laptop, db} {
+		for _, size := range []int{56, 4000} {
+			var r, err = pingRetry(ctx, monitor, h.Name(), uint16(i*10+size%7), size)
 			if err != nil {
-				fmt.Fprintf(out, "  icmp_seq=%d: no reply (%v)\n", i, err)
+				say("   %-6s %4d bytes: no reply (%v)", h.Name(), size, err)
 				continue
 			}
-			got++
-			rttSum += r.RTT
-			fmt.Fprintf(out, "  %d bytes from %v: icmp_seq=%d ttl=%d time=%.3f ms\n", r.Size+8, r.From, i, r.TTL, float64(r.RTT.Microseconds())/1000)
+			say("   %-6s %4d bytes: reply from %v ttl=%d time=%v", h.Name(), size, r.From, r.TTL, r.RTT.Round(10*time.Microsecond))
 		}
 	}
-	fmt.Fprintf(out, "--- %v ping statistics: %d packets transmitted, %d received, %.1f%% packet loss", addrB.Addr(), sent, got, 100*float64(sent-got)/float64(sent))
-	if got > 0 {
-		fmt.Fprintf(out, ", average rtt %.3f ms", float64((rttSum/time.Duration(got)).Microseconds())/1000)
-	}
-	fmt.Fprintln(out)
 
-	// Datagram sockets: b runs the well-known UDP services on the callback
-	// API; a asks them through blocking net.Conn sockets named by service.
-	svc, err := wellknown.Serve(b.Stack(), netip.IPv4Unspecified())
+	// Datagram sockets, asynchronous on the server, blocking on the client.
+	svc, err := wellknown.Serve(db.Berth().Stack(), db.Addr().Unmap())
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	fmt.Fprintf(out, "\nUDP: host b serves echo, discard, daytime and chargen (callbacks, no goroutine per socket)\n")
-	for _, q := range []struct{ service, msg string }{{"echo", "hello, port 7"}, {"daytime", "what time is it?"}, {"chargen", "chars, please"}} {
-		c, err := a.Dial("udp", "198.18.0.2:"+q.service)
+	say("\n2. Datagram sockets. db runs echo, daytime and chargen on callbacks (no goroutine per socket); laptop asks with net.Conn:")
+	for _, q := range []string{"echo", "daytime"} {
+		reply, err := askUDP(laptop, "db:"+q, "hello from laptop")
 		if err != nil {
 			return err
 		}
-		var reply string
-		for try := 0; try < 5 && reply == ""; try++ { // datagrams may be lost: ask again
-			c.Write([]byte(q.msg))
-			c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-			p := make([]byte, 1024)
-			if n, err := c.Read(p); err == nil {
-				reply = string(p[:n])
-			}
-		}
-		if len(reply) > 60 {
-			reply = reply[:60] + "…"
-		}
-		fmt.Fprintf(out, "  %v -> %s: %q\n", c.LocalAddr(), c.RemoteAddr(), reply)
-		defer c.Close()
+		say("   udp laptop -> db:%-8s %q", q, reply)
 	}
 
-	// Stream sockets: net/http, unchanged, over berth TCP through the
-	// lossy link; and the callback-driven TCP echo service.
-	stopHTTP, err := serveHTTP(b)
+	// Stream sockets: net/http on web, unchanged; the laptop fetches.
+	ln, err := web.Listen("tcp", ":http")
 	if err != nil {
 		return err
 	}
-	defer stopHTTP()
-	fmt.Fprintf(out, "\nTCP: host b serves HTTP with net/http on a berth listener; host a fetches its page through the lossy link\n")
-	var page bytes.Buffer
-	hctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	err = httpGet(hctx, a, "http://198.18.0.2/", &page)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("http get: %w", err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s, this is web (%d bytes of page follow)\n%s", r.RemoteAddr, 20000, bytes.Repeat([]byte("."), 20000))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	tr := &http.Transport{DialContext: laptop.DialContext}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 3 * time.Second}
+	say("\n3. Stream sockets. web serves HTTP with net/http on a berth listener; laptop fetches http://web/:")
+	get := func(label string) {
+		start := time.Now()
+		resp, err := client.Get("http://web/" + label)
+		if err != nil {
+			say("   GET /%s: failed after %v: %v", label, time.Since(start).Round(time.Millisecond), err)
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			say("   GET /%s: body failed: %v", label, err)
+			return
+		}
+		first, _, _ := bytes.Cut(body, []byte("\n"))
+		say("   GET /%s: %s, %d bytes in %v: %q", label, resp.Status, len(body), time.Since(start).Round(time.Millisecond), first)
 	}
-	fmt.Fprintf(out, "  GET http://198.18.0.2/ -> %d bytes: %q…\n", page.Len(), firstLine(page.String()))
-	ec, err := a.Dial("tcp", "198.18.0.2:echo")
+	get("before")
+	c, err := laptop.Dial("tcp", "db:echo")
 	if err != nil {
 		return err
 	}
-	defer ec.Close()
-	big := bytes.Repeat([]byte("stream sockets are reliable and ordered. "), 5000)
-	go ec.Write(big)
-	ec.SetReadDeadline(time.Now().Add(30 * time.Second))
+	big := bytes.Repeat([]byte("stream sockets: reliable, ordered, no duplicates. "), 2000)
+	go c.Write(big)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	back := make([]byte, len(big))
-	if _, err := io.ReadFull(ec, back); err != nil || !bytes.Equal(back, big) {
-		return fmt.Errorf("tcp echo of %d bytes failed: %v", len(big), err)
+	if _, err := io.ReadFull(c, back); err != nil || !bytes.Equal(back, big) {
+		return fmt.Errorf("tcp echo: %v", err)
 	}
-	fmt.Fprintf(out, "  %v -> %v echo: %d bytes out and back intact, despite the loss\n", ec.LocalAddr(), ec.RemoteAddr(), len(big))
+	say("   tcp laptop -> db:echo (callback server): %d bytes out and back intact despite the loss", len(big))
 
-	fmt.Fprintf(out, "\nlink faults a→b: %+v\nlink faults b→a: %+v\n", lka.StatsOf(fault.Outbound), lkb.StatsOf(fault.Outbound))
-	for _, h := range []*berth.Host{a, b} {
-		fmt.Fprintf(out, "\nhost %s sockets (berth ss):\n", h.Name())
-		sstable.WriteTable(out, rows(h))
+	// A partition, and the heal.
+	say("\n4. A partition: laptop and web cannot reach each other.")
+	link := n.Link(laptop, web)
+	link.Partition()
+	tr.CloseIdleConnections()
+	get("during")
+	if _, err := pingRetry(ctx, laptop, "web", 99, 56); err != nil {
+		say("   ping laptop -> web: %v", err)
 	}
-	fmt.Fprintf(out, "\nhost b counters (netstat -s):\n")
-	b.Stack().Stats().WriteTo(out)
+	if reply, err := askUDP(laptop, "db:echo", "db is still there?"); err == nil {
+		say("   laptop -> db still works: %q", reply)
+	}
+	link.Heal()
+	say("   healed.")
+	get("after")
+
+	// The seed's question.
+	say("\n5. Which local endpoint talks which protocol to which remote endpoint (berth ss):")
+	for _, h := range []*sim.Host{web, laptop, db} {
+		say("host %s:", h.Name())
+		var rs []sstable.Row
+		for _, s := range h.Sockets() {
+			rs = append(rs, sstable.Row{Proto: s.Proto, Family: sstable.Inet, State: s.State, RecvQ: s.RecvQ, SendQ: s.SendQ,
+				Local: s.Local, Remote: s.Remote, Protocol: s.Protocol, Owner: s.Owner, PID: s.PID, ID: s.ID,
+				Service: s.Service, Suspicious: s.Suspicious})
+		}
+		sstable.Sort(rs)
+		sstable.WriteTable(out, rs)
+	}
+	st := link.Stats()
+	say("\nlaptop<->web path: %d packets sent, %d delivered, %d lost, %d dropped by the partition", st.Sent, st.Delivered, st.Lost, st.Partitioned)
+	pw.Flush()
+	say("trace: %d packet events, sha256 %s (virtual=%v)", n.TraceLines(), n.TraceHash(), n.Virtual())
+	say("capture: %s (open it with wireshark or tshark)", *pcapFile)
 	return nil
 }
 
-func firstLine(s string) string {
-	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
-		s = s[:i]
+// pingRetry pings up to three times: a path may lose a packet.
+func pingRetry(ctx context.Context, from *sim.Host, to string, seq uint16, size int) (r struct {
+	From fmt.Stringer
+	TTL  uint8
+	RTT  time.Duration
+}, err error) {
+	for try := range 3 {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		rep, e := from.Ping(pctx, to, seq+uint16(try)*1000, size)
+		cancel()
+		if e == nil {
+			r.From, r.TTL, r.RTT = rep.From, rep.TTL, rep.RTT
+			return r, nil
+		}
+		err = e
 	}
-	if len(s) > 70 {
-		s = s[:70]
+	return r, err
+}
+
+// askUDP sends a datagram and waits for the answer, asking again if the
+// network loses either.
+func askUDP(h *sim.Host, addr, msg string) (string, error) {
+	c, err := h.Dial("udp", addr)
+	if err != nil {
+		return "", err
 	}
-	return s
+	defer c.Close()
+	p := make([]byte, 2048)
+	for range 5 {
+		c.Write([]byte(msg))
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(p)
+		if err == nil {
+			return string(bytes.TrimRight(p[:n], "\r\n")), nil
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no answer from %s", addr)
 }

@@ -26,7 +26,8 @@ type command struct {
 }
 
 var commands = []command{
-	{"demo", "two berth hosts in this process on a lossy in-memory link (the default)", runDemo},
+	{"demo", "a story on a simulated network: four hosts, faults, a partition, every socket type (the default)", runDemo},
+	{"link-demo", "two berth hosts on one lossy in-memory link: ping, UDP and TCP, counters", runLinkDemo},
 	{"serve", "attach a berth host to a Linux TUN device and serve until interrupted", runServe},
 	{"ping", "ping a host from a berth host on a Linux TUN device", runPing},
 	{"get", "fetch an http:// URL from a berth host on a Linux TUN device", runGet},

@@ -12,9 +12,9 @@ import (
 	"berth/link/mem"
 )
 
-func TestDemoRuns(t *testing.T) {
+func TestLinkDemoRuns(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-count", "2"}, &out); err != nil {
+	if err := run(context.Background(), []string{"link-demo", "-count", "2"}, &out); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"ping statistics", "UDP: host b serves", `"hello, port 7"`, "GET http://198.18.0.2/", "bytes out and back intact",
@@ -101,5 +101,23 @@ func TestHelpListsEveryCommand(t *testing.T) {
 		if !strings.Contains(out.String(), c.name) {
 			t.Errorf("help lacks %s", c.name)
 		}
+	}
+}
+
+func TestSimulatedDemoTellsTheStory(t *testing.T) {
+	var out bytes.Buffer
+	pcap := t.TempDir() + "/demo.pcap"
+	if err := run(context.Background(), []string{"-pcap", pcap}, &out); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"1. Raw sockets", "reply from 198.18.0.1", "2. Datagram sockets", `"hello from laptop"`,
+		"3. Stream sockets", "GET /before: 200 OK", "out and back intact", "4. A partition", "GET /during: failed", "GET /after: 200 OK",
+		"host web:", "LISTEN", "ESTABLISHED", "trace:", "capture:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if fi, err := os.Stat(pcap); err != nil || fi.Size() < 1000 {
+		t.Fatalf("pcap %v %v", fi, err)
 	}
 }
