@@ -21,8 +21,12 @@ func (c hostClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	t.ev.tm = t
 	t.ev.kind = evTimer
 	t.ev.idx = -1
-	n := c.inc.h.n
+	h := c.inc.h
+	n := h.n
 	n.mu.Lock()
+	h.timers++
+	t.ev.host = h.idx
+	t.ev.id = h.timers
 	t.arm(d)
 	n.mu.Unlock()
 	n.kick()
@@ -36,14 +40,12 @@ type timer struct {
 	ev  event
 }
 
-// arm queues the timer d from now; n.mu held.
+// arm queues the timer d from now; n.mu held. Its key is its deadline,
+// its host and its number among the host's timers — not when it was
+// armed, which racing goroutines could change.
 func (t *timer) arm(d time.Duration) {
-	h := t.inc.h
-	n := h.n
-	h.ctr++
+	n := t.inc.h.n
 	t.ev.at = n.now() + int64(max(d, 0))
-	t.ev.host = h.idx
-	t.ev.ctr = h.ctr
 	n.q.push(&t.ev)
 }
 

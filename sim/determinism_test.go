@@ -131,6 +131,7 @@ func runWorkload(t *testing.T, seed uint64) runResult {
 		n.Lookup("server").Capture(&hostPcap) // late: records from here on
 		time.Sleep(2 * time.Minute)           // TIME-WAIT and the last timers
 		r.hash = n.TraceHash()
+		n.Flush()
 	}, Seed(seed), Trace(&trace))
 	r.trace, r.pcap, r.hostPcapHash = trace.Bytes(), pcap.Bytes(), sha256.Sum256(hostPcap.Bytes())
 	return r

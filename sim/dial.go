@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"syscall"
 
 	"berth/stack"
@@ -62,6 +63,7 @@ func (h *Host) Dial(network, address string) (net.Conn, error) {
 
 // DialContext is Dial with a context; it fits http.Transport.DialContext.
 func (h *Host) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	h.n.pass(gateKey{host: h.idx, op: opDial, arg: hashArg(network, address)})
 	inc, err := h.live("dial", network, address)
 	if err != nil {
 		return nil, err
@@ -82,11 +84,12 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 	if err != nil {
 		return nil, err
 	}
-	return wrapConn(&inc.socks, c), nil
+	return wrapConn(inc, c), nil
 }
 
 // Listen announces on the local address, like net.Listen ("tcp", ":80").
 func (h *Host) Listen(network, address string) (net.Listener, error) {
+	h.n.pass(gateKey{host: h.idx, op: opListen, arg: hashArg(network, address)})
 	inc, err := h.live("listen", network, address)
 	if err != nil {
 		return nil, err
@@ -99,12 +102,13 @@ func (h *Host) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrapListener(&inc.socks, l), nil
+	return wrapListener(inc, l), nil
 }
 
 // ListenPacket announces on the local address, like net.ListenPacket
 // ("udp", ":53"; "ip4:icmp", "").
 func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
+	h.n.pass(gateKey{host: h.idx, op: opListenPacket, arg: hashArg(network, address)})
 	inc, err := h.live("listen", network, address)
 	if err != nil {
 		return nil, err
@@ -125,12 +129,13 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrapPacketConn(&inc.socks, c), nil
+	return wrapPacketConn(inc, c), nil
 }
 
 // Ping sends one ICMP echo request of size bytes to the named host and
 // waits for the reply or the end of ctx.
 func (h *Host) Ping(ctx context.Context, to string, seq uint16, size int) (stack.PingReply, error) {
+	h.n.pass(gateKey{host: h.idx, op: opPing, arg: hashArg(to, strconv.Itoa(int(seq)))})
 	inc, err := h.live("ping", "ip4:icmp", to)
 	if err != nil {
 		return stack.PingReply{}, err

@@ -4,10 +4,12 @@ import "container/heap"
 
 // The simulation is a discrete-event system: every packet departure, packet
 // arrival and stack timer is an event in one heap, and one goroutine (the
-// scheduler) runs them in (time, host, counter) order. The key never depends
-// on which goroutine got somewhere first, only on what each host did and in
-// what order, so two runs with the same seed run the same events in the same
-// order.
+// scheduler) runs them in key order. The key never depends on which
+// goroutine got somewhere first: a packet is keyed by its time, its sender,
+// its flow and its place in that flow; a timer by its deadline, its host
+// and the order in which the host made its timers. Two goroutines of one
+// host that send on different connections at the same instant therefore
+// give the same schedule whichever of them ran first.
 
 type evKind uint8
 
@@ -21,8 +23,10 @@ const (
 type event struct {
 	at   int64  // virtual nanoseconds since the network started
 	host int32  // index of the host whose action made the event
-	ctr  uint64 // that host's action counter when it did
-	sub  uint8  // the copy, when one action makes several events (duplicates)
+	cls  uint8  // 0 timer, 1 packet
+	id   uint64 // timer: its number on the host; packet: its flow's hash
+	ctr  uint64 // packet: its number in the flow
+	sub  uint8  // the copy, when one send makes several arrivals (duplicates)
 	kind evKind
 	idx  int // position in the heap; -1 when not queued
 
@@ -37,6 +41,12 @@ func (a *event) before(b *event) bool {
 	}
 	if a.host != b.host {
 		return a.host < b.host
+	}
+	if a.cls != b.cls {
+		return a.cls < b.cls
+	}
+	if a.id != b.id {
+		return a.id < b.id
 	}
 	if a.ctr != b.ctr {
 		return a.ctr < b.ctr

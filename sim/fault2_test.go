@@ -63,6 +63,7 @@ func TestFaultPartitionThatHeals(t *testing.T) {
 		// the 1 ms of packets already on their way).
 		cut := n.wallAt(int64(51 * time.Millisecond))
 		heal := n.wallAt(int64(30*time.Second + 50*time.Millisecond))
+		n.Flush()
 		for _, p := range readCapture(t, cb.Bytes()) {
 			if p.at.After(cut) && p.at.Before(heal) {
 				t.Fatalf("packet arrived at %v, inside the partition", p.at.Sub(n.start))
@@ -163,6 +164,7 @@ func TestFaultHoldAndRelease(t *testing.T) {
 		// Held packets reach b in one burst 1 ms after the release.
 		release := n.start.Add(505*time.Millisecond + time.Millisecond)
 		burst := 0
+		n.Flush()
 		for _, p := range readCapture(t, cb.Bytes()) {
 			if p.at.After(n.start.Add(6*time.Millisecond)) && p.at.Before(release) {
 				t.Fatalf("packet arrived at %v during the hold", p.at.Sub(n.start))

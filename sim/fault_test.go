@@ -28,6 +28,7 @@ func faultRun(t *testing.T, n *Network, size int, f ...Fault) (a, b *Host, atA, 
 		t.Fatalf("transfer through %v: %v", l.Stats(), err)
 	}
 	time.Sleep(2 * time.Minute) // TIME-WAIT ends; the captures are complete
+	n.Flush()
 	return a, b, readCapture(t, ca.Bytes()), readCapture(t, cb.Bytes()), took, l
 }
 
@@ -183,6 +184,7 @@ func TestFaultInterfaceMTU(t *testing.T) {
 			t.Fatal(err)
 		}
 		biggest := 0
+		n.Flush()
 		for _, p := range readCapture(t, ca.Bytes()) {
 			biggest = max(biggest, len(p.data))
 		}

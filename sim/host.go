@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/netip"
 	"strconv"
@@ -25,11 +26,12 @@ type Host struct {
 	cfg  []func(*berth.Options)
 
 	// guarded by n.mu
-	ctr      uint64       // actions so far: the tie-breaker of the schedule
-	cur      *incarnation // nil while down
-	boots    int          // incarnations so far
-	isolated bool         // every path to and from it drops
-	caps     []*capture   // Host.Capture
+	timers   uint64            // timers made so far, numbering them
+	flows    map[uint64]uint64 // packets sent so far per flow
+	cur      *incarnation      // nil while down
+	boots    int               // incarnations so far
+	isolated bool              // every path to and from it drops
+	caps     []*capture        // Host.Capture
 	onBoot   []func(context.Context)
 }
 
@@ -270,6 +272,25 @@ func (h *Host) Sockets() []berth.Socket {
 	return nil
 }
 
+// flowOf names the flow a packet belongs to: protocol, destination and,
+// for TCP and UDP, both ports. Later fragments of a datagram (which carry
+// no ports) share a flow per destination and protocol.
+func flowOf(p []byte) uint64 {
+	h := fnv.New64a()
+	if len(p) < 20 {
+		h.Write(p)
+		return h.Sum64()
+	}
+	h.Write(p[9:10])  // protocol
+	h.Write(p[16:20]) // destination
+	ihl := int(p[0]&0x0f) * 4
+	firstFragment := p[6]&0x1f == 0 && p[7] == 0
+	if (p[9] == 6 || p[9] == 17) && firstFragment && len(p) >= ihl+4 {
+		h.Write(p[ihl : ihl+4]) // ports
+	}
+	return h.Sum64()
+}
+
 // nic is the host's interface: a link.Link whose other end is the network.
 type nic struct {
 	inc    *incarnation
@@ -300,8 +321,12 @@ func (l *nic) Write(pkts [][]byte) (int, error) {
 			putPacket(pk)
 			return i, link.ErrClosed
 		}
-		h.ctr++
-		n.q.push(&event{at: n.now(), host: h.idx, ctr: h.ctr, kind: evDepart, pkt: pk})
+		flow := flowOf(p)
+		if h.flows == nil {
+			h.flows = make(map[uint64]uint64)
+		}
+		h.flows[flow]++
+		n.q.push(&event{at: n.now(), host: h.idx, cls: 1, id: flow, ctr: h.flows[flow], kind: evDepart, pkt: pk})
 		n.mu.Unlock()
 	}
 	n.kick()

@@ -33,7 +33,8 @@ type Network struct {
 	trace    *tracer
 	caps     []*capture
 	closed   bool
-	sum      []byte // scratch for one packet summary
+	sum      []byte  // scratch for one packet summary
+	gates    []*gate // socket operations waiting for their turn
 
 	kickc  chan struct{}
 	done   chan struct{}
@@ -163,6 +164,32 @@ func (n *Network) Capture(w io.Writer) error {
 	return nil
 }
 
+// Flush flushes the captures and the trace (writers with a Flush() error
+// method, such as *bufio.Writer) and returns the first error writing any
+// of them. The scheduler writes them as packets go; after Flush returns,
+// the writers hold everything recorded so far and may be read.
+func (n *Network) Flush() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var err error
+	flush := func(c *capture) {
+		c.flush()
+		err = errors.Join(err, c.err)
+	}
+	for _, c := range n.caps {
+		flush(c)
+	}
+	for _, h := range n.hosts {
+		for _, c := range h.caps {
+			flush(c)
+		}
+	}
+	if f, ok := n.trace.w.(interface{ Flush() error }); ok && n.trace.err == nil {
+		n.trace.err = f.Flush()
+	}
+	return errors.Join(err, n.trace.err)
+}
+
 // Lookup returns the host with that name, or nil.
 func (n *Network) Lookup(name string) *Host {
 	n.mu.Lock()
@@ -194,25 +221,8 @@ func (n *Network) Close() error {
 	}
 	close(n.done)
 	<-n.exited
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	var err error
-	flush := func(c *capture) {
-		c.flush()
-		err = errors.Join(err, c.err)
-	}
-	for _, c := range n.caps {
-		flush(c)
-	}
-	for _, h := range n.hosts {
-		for _, c := range h.caps {
-			flush(c)
-		}
-	}
-	if n.trace.err != nil {
-		err = errors.Join(err, n.trace.err)
-	}
-	return err
+	n.openAll()
+	return n.Flush()
 }
 
 // now is the virtual time in nanoseconds since the network started.
@@ -235,8 +245,14 @@ func (n *Network) kick() {
 // timers it arms — are all queued before the next event runs.
 func (n *Network) run() {
 	defer close(n.exited)
-	t := time.NewTimer(time.Hour)
-	t.Stop()
+	// The wake-up timer is never moved while pending: moving a pending
+	// runtime timer earlier makes the runtime rescan its whole timer heap
+	// when it fires, and the program under test may have thousands of
+	// timers there. An earlier wake-up takes a new timer (the old one is
+	// stopped, which costs nothing until it reaches the top of the heap); a
+	// later one lets the armed timer fire early and re-arms then.
+	var wake *time.Timer
+	wakeAt := int64(-1) // when wake fires; -1 when not armed
 	settle := true
 	for {
 		if settle && n.bubble {
@@ -244,20 +260,36 @@ func (n *Network) run() {
 		}
 		settle = true
 		n.mu.Lock()
+		// Socket operations waiting at this instant go first, one at a
+		// time: each may send packets and arm timers, which join the
+		// schedule before anything else happens.
+		if g := n.nextGate(); g != nil {
+			n.mu.Unlock()
+			close(g.open)
+			continue
+		}
 		ev := n.q.peek()
 		now := n.now()
 		if ev == nil || ev.at > now {
-			var wake <-chan time.Time
-			if ev != nil {
-				t.Reset(time.Duration(ev.at - now))
-				wake = t.C
+			if ev != nil && (wakeAt < 0 || ev.at < wakeAt) {
+				if wakeAt >= 0 {
+					wake.Stop()
+				}
+				wake, wakeAt = time.NewTimer(time.Duration(ev.at-now)), ev.at
+			}
+			var fired <-chan time.Time
+			if wakeAt >= 0 {
+				fired = wake.C
 			}
 			n.mu.Unlock()
 			select {
-			case <-wake:
+			case <-fired:
+				wakeAt = -1
 			case <-n.kickc:
 			case <-n.done:
-				t.Stop()
+				if wakeAt >= 0 {
+					wake.Stop()
+				}
 				return
 			}
 			continue

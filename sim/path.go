@@ -328,7 +328,8 @@ func (p *Path) transmit(at int64, ev *event) {
 		if i == 1 {
 			cp = getPacket(pk.b)
 		}
-		n.q.push(&event{at: leave + int64(d), host: ev.host, ctr: ev.ctr, sub: uint8(i), kind: evArrive, pkt: cp, path: p})
+		n.q.push(&event{at: leave + int64(d), host: ev.host, cls: ev.cls, id: ev.id, ctr: ev.ctr, sub: uint8(i),
+			kind: evArrive, pkt: cp, path: p})
 	}
 }
 

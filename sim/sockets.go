@@ -20,33 +20,33 @@ import (
 // sockets are the open sockets of one incarnation.
 type sockets struct {
 	mu   sync.Mutex
-	set  map[io.Closer]struct{}
+	set  map[closerNow]struct{}
 	dead bool
 }
 
 // track adds c; it reports false (and c must be closed) once the
 // incarnation has crashed.
-func (s *sockets) track(c io.Closer) bool {
+func (s *sockets) track(c closerNow) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dead {
 		return false
 	}
 	if s.set == nil {
-		s.set = make(map[io.Closer]struct{})
+		s.set = make(map[closerNow]struct{})
 	}
 	s.set[c] = struct{}{}
 	return true
 }
 
-func (s *sockets) untrack(c io.Closer) {
+func (s *sockets) untrack(c closerNow) {
 	s.mu.Lock()
 	delete(s.set, c)
 	s.mu.Unlock()
 }
 
-// closeAll closes every socket still open; the order does not matter,
-// since the stack below has already gone.
+// closeAll closes every socket still open, without passing the gate; the
+// order does not matter, since the stack below has already gone.
 func (s *sockets) closeAll() {
 	s.mu.Lock()
 	s.dead = true
@@ -54,12 +54,12 @@ func (s *sockets) closeAll() {
 	s.set = nil
 	s.mu.Unlock()
 	for c := range set {
-		c.Close()
+		c.closeNow()
 	}
 }
 
 // tcpConn is a stream socket of a simulated host. It embeds berth's, so
-// CloseWrite, SetNoDelay, SetLinger and the rest are there.
+// every method of *socket.TCPConn is there (CloseWrite, SetNoDelay, ...).
 type tcpConn struct {
 	*socket.TCPConn
 	socks *sockets
@@ -69,6 +69,8 @@ func (c *tcpConn) Close() error {
 	c.socks.untrack(c)
 	return c.TCPConn.Close()
 }
+
+func (c *tcpConn) closeNow() { c.TCPConn.Close() }
 
 // packetConn is a datagram or raw socket of a simulated host.
 type packetConn struct {
@@ -81,11 +83,13 @@ func (c *packetConn) Close() error {
 	return c.PacketConn.Close()
 }
 
+func (c *packetConn) closeNow() { c.PacketConn.Close() }
+
 // listener is a listening socket of a simulated host; the connections it
-// accepts are tracked too.
+// accepts are wrapped too.
 type listener struct {
 	net.Listener
-	socks *sockets
+	inc *incarnation
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -93,47 +97,56 @@ func (l *listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrapConn(l.socks, c), nil
+	return wrapConn(l.inc, c), nil
 }
 
 func (l *listener) Close() error {
-	l.socks.untrack(l)
+	l.inc.socks.untrack(l)
 	return l.Listener.Close()
 }
 
-// wrapConn tracks a conn berth returned.
-func wrapConn(s *sockets, c net.Conn) net.Conn {
-	var w io.Closer
+func (l *listener) closeNow() { l.Listener.Close() }
+
+// closerNow closes without untracking: for a crash, which closes the
+// sockets of a stack that is already gone.
+type closerNow interface {
+	io.Closer
+	closeNow()
+}
+
+// wrapConn wraps and tracks a conn berth returned.
+func wrapConn(inc *incarnation, c net.Conn) net.Conn {
+	var w closerNow
 	switch x := c.(type) {
 	case *socket.TCPConn:
-		w = &tcpConn{x, s}
+		w = &tcpConn{x, &inc.socks}
 	case *socket.PacketConn:
-		w = &packetConn{x, s}
+		w = &packetConn{x, &inc.socks}
 	default:
 		return c
 	}
-	if !s.track(w) {
-		w.Close()
+	if !inc.socks.track(w) {
+		w.closeNow()
 	}
 	return w.(net.Conn)
 }
 
-func wrapPacketConn(s *sockets, c net.PacketConn) net.PacketConn {
+func wrapPacketConn(inc *incarnation, c net.PacketConn) net.PacketConn {
 	x, ok := c.(*socket.PacketConn)
 	if !ok {
 		return c
 	}
-	w := &packetConn{x, s}
-	if !s.track(w) {
-		w.Close()
+	w := &packetConn{x, &inc.socks}
+	if !inc.socks.track(w) {
+		w.closeNow()
 	}
 	return w
 }
 
-func wrapListener(s *sockets, l net.Listener) net.Listener {
-	w := &listener{l, s}
-	if !s.track(w) {
-		w.Close()
+func wrapListener(inc *incarnation, l net.Listener) net.Listener {
+	w := &listener{l, inc}
+	if !inc.socks.track(w) {
+		w.closeNow()
 	}
 	return w
 }
