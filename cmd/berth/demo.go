@@ -18,33 +18,67 @@ import (
 	"berth/sim"
 )
 
+// demoConfig is what the demo's flags choose.
+type demoConfig struct {
+	seed      uint64
+	loss      float64
+	pcapFile  string
+	traceFile string
+	realTime  bool
+}
+
 // runDemo tells a story on a simulated network: four hosts, seeded faults,
-// a partition that heals, and every socket type in both modes.
+// a partition that heals, and every socket type in both modes. It runs on
+// virtual time, so the same seed replays the same run exactly (the trace
+// hash says so), and exits the program when done; -real runs it on the
+// wall clock instead and returns.
 func runDemo(ctx context.Context, args []string, out io.Writer) error {
-	fs := newFlags("demo", "demo [-seed N] [-loss P] [-pcap FILE] [-trace FILE]")
-	seed := fs.Uint64("seed", 7, "seed of every random choice: faults, ports, sequence numbers")
-	loss := fs.Float64("loss", 0.02, "probability that a path drops a packet")
-	pcapFile := fs.String("pcap", filepath.Join(os.TempDir(), "berth-demo.pcap"), "write every packet of the network to this pcap file")
-	traceFile := fs.String("trace", "", "write the packet trace (virtual time, path, summary) to this file")
+	fs := newFlags("demo", "demo [-seed N] [-loss P] [-pcap FILE] [-trace FILE] [-real]")
+	var c demoConfig
+	fs.Uint64Var(&c.seed, "seed", 7, "seed of every random choice: faults, ports, sequence numbers; the same seed replays the same run")
+	fs.Float64Var(&c.loss, "loss", 0.02, "probability that a path drops a packet")
+	fs.StringVar(&c.pcapFile, "pcap", filepath.Join(os.TempDir(), "berth-demo.pcap"), "write every packet of the network to this pcap file")
+	fs.StringVar(&c.traceFile, "trace", "", "write the packet trace (virtual time, path, summary) to this file")
+	fs.BoolVar(&c.realTime, "real", false, "run on the wall clock (not reproducible) instead of virtual time")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := []sim.Option{sim.Seed(*seed), sim.DefaultFaults(sim.Delay(5*time.Millisecond, time.Millisecond), sim.Loss(*loss))}
-	if *traceFile != "" {
-		f, err := os.Create(*traceFile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		opts = append(opts, sim.Trace(f))
+	opts, closeTrace, err := c.options()
+	if err != nil {
+		return err
 	}
-	n := sim.New(opts...)
-	defer n.Close()
+	defer closeTrace()
+	if c.realTime {
+		n := sim.New(opts...)
+		defer n.Close()
+		return demoStory(n, c, out)
+	}
+	sim.Main(func(n *sim.Network) error { return demoStory(n, c, out) }, opts...)
+	return nil // not reached: Main exits
+}
+
+func (c demoConfig) options() ([]sim.Option, func(), error) {
+	opts := []sim.Option{sim.Seed(c.seed), sim.DefaultFaults(sim.Delay(5*time.Millisecond, time.Millisecond), sim.Loss(c.loss))}
+	if c.traceFile == "" {
+		return opts, func() {}, nil
+	}
+	f, err := os.Create(c.traceFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(opts, sim.Trace(f)), func() { f.Close() }, nil
+}
+
+// demoStory is the demo proper, on network n.
+func demoStory(n *sim.Network, c demoConfig, out io.Writer) error {
+	ctx := context.Background()
+	seed, loss, pcapFile := &c.seed, &c.loss, &c.pcapFile
 	pf, err := os.Create(*pcapFile)
 	if err != nil {
 		return err
 	}
-	defer pf.Close()
+	// The network flushes pw when it closes, after this story returns; the
+	// file stays open until the program ends.
 	pw := bufio.NewWriter(pf)
 	if err := n.Capture(pw); err != nil {
 		return err
@@ -114,15 +148,15 @@ func runDemo(ctx context.Context, args []string, out io.Writer) error {
 		say("   GET /%s: %s, %d bytes in %v: %q", label, resp.Status, len(body), time.Since(start).Round(time.Millisecond), first)
 	}
 	get("before")
-	c, err := laptop.Dial("tcp", "db:echo")
+	ec, err := laptop.Dial("tcp", "db:echo")
 	if err != nil {
 		return err
 	}
 	big := bytes.Repeat([]byte("stream sockets: reliable, ordered, no duplicates. "), 2000)
-	go c.Write(big)
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	go ec.Write(big)
+	ec.SetReadDeadline(time.Now().Add(30 * time.Second))
 	back := make([]byte, len(big))
-	if _, err := io.ReadFull(c, back); err != nil || !bytes.Equal(back, big) {
+	if _, err := io.ReadFull(ec, back); err != nil || !bytes.Equal(back, big) {
 		return fmt.Errorf("tcp echo: %v", err)
 	}
 	say("   tcp laptop -> db:echo (callback server): %d bytes out and back intact despite the loss", len(big))

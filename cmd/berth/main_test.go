@@ -10,6 +10,7 @@ import (
 
 	"berth"
 	"berth/link/mem"
+	"berth/sim"
 )
 
 func TestLinkDemoRuns(t *testing.T) {
@@ -104,20 +105,46 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	}
 }
 
-func TestSimulatedDemoTellsTheStory(t *testing.T) {
-	var out bytes.Buffer
-	pcap := t.TempDir() + "/demo.pcap"
-	if err := run(context.Background(), []string{"-pcap", pcap}, &out); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
+func TestSimulatedDemoTellsTheStoryAndReplays(t *testing.T) {
+	var outs [2]string
+	var hashes [2]string
+	for i := range 2 {
+		sim.Run(t, func(t *testing.T, n *sim.Network) {
+			var out bytes.Buffer
+			c := demoConfig{seed: 7, loss: 0.02, pcapFile: t.TempDir() + "/demo.pcap"}
+			if err := demoStory(n, c, &out); err != nil {
+				t.Fatalf("demo: %v\n%s", err, out.String())
+			}
+			outs[i], hashes[i] = out.String(), n.TraceHash()
+			if fi, err := os.Stat(c.pcapFile); err != nil || fi.Size() < 1000 {
+				t.Fatalf("pcap %v %v", fi, err)
+			}
+		}, demoOptions(t)...)
 	}
 	for _, want := range []string{"1. Raw sockets", "reply from 198.18.0.1", "2. Datagram sockets", `"hello from laptop"`,
 		"3. Stream sockets", "GET /before: 200 OK", "out and back intact", "4. A partition", "GET /during: failed", "GET /after: 200 OK",
 		"host web:", "LISTEN", "ESTABLISHED", "trace:", "capture:"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("demo output lacks %q", want)
+		if !strings.Contains(outs[0], want) {
+			t.Errorf("demo output lacks %q:\n%s", want, outs[0])
 		}
 	}
-	if fi, err := os.Stat(pcap); err != nil || fi.Size() < 1000 {
-		t.Fatalf("pcap %v %v", fi, err)
+	if hashes[0] != hashes[1] {
+		t.Fatalf("the same seed gave two runs: trace %s and %s", hashes[0], hashes[1])
 	}
+	strip := func(s string) string { // the capture path differs between the runs
+		i := strings.LastIndex(s, "capture:")
+		return s[:i]
+	}
+	if strip(outs[0]) != strip(outs[1]) {
+		t.Fatalf("the same seed told two stories:\n%s\n----\n%s", outs[0], outs[1])
+	}
+}
+
+func demoOptions(t *testing.T) []sim.Option {
+	opts, closeTrace, err := demoConfig{seed: 7, loss: 0.02}.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeTrace)
+	return opts
 }
