@@ -76,14 +76,29 @@ func (c *Conn) handleState(now tick, s *Segment) {
 //	     >0              >0         RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
 //	                                or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
 //
-// plus one case the table misses: a segment that starts before the window
-// and ends after it still carries acceptable bytes in the middle.
+// plus two cases the table misses. A segment that starts before the window
+// and ends after it still carries acceptable bytes in the middle. And a
+// segment of length 0 at exactly RCV.NXT+RCV.WND is acceptable, as Linux's
+// tcp_sequence has it (SEG.SEQ =< RCV.NXT+RCV.WND); the table's first row
+// says as much for a closed window.
+//
+// The second case matters in a transfer each way at once. A peer that has
+// sent all our window allows has SND.NXT at our right edge, and each bare
+// ACK it sends carries SEQ=SND.NXT:
+//
+//	  RCV.NXT     (hole)     [ held out of order ]  RCV.NXT+RCV.WND
+//	----|-------------------|#######################|----
+//	                                                ^ the peer's SND.NXT,
+//	                                                  SEQ of its bare ACKs
+//
+// While the hole holds RCV.NXT back, the edge cannot move, and the strict
+// test drops all of those ACKs. When both ends get there at once, neither
+// learns what the other received: each retransmits its first unacknowledged
+// segment, which the other already has, rejects the answer, and both back
+// off until they give up.
 func acceptable(sq seq.Value, n seq.Size, nxt seq.Value, wnd seq.Size) bool {
 	if n == 0 {
-		if wnd == 0 {
-			return sq == nxt
-		}
-		return sq.InWindow(nxt, wnd)
+		return sq == nxt.Add(wnd) || sq.InWindow(nxt, wnd)
 	}
 	if wnd == 0 {
 		return false
@@ -137,14 +152,16 @@ func (c *Conn) checkIncoming(now tick, s *Segment) bool {
 		if rst {
 			return false
 		}
-		if wnd == 0 && s.Seq == c.rcvNxt && !syn {
-			// "If the RCV.WND is zero, no segments will be
+		if s.Seq == c.rcvNxt.Add(wnd) && !syn {
+			// At the right edge (RCV.NXT itself when the window is
+			// closed): "If the RCV.WND is zero, no segments will be
 			// acceptable, but special allowance should be made to
-			// accept valid ACKs, URGs, and RSTs": keep the ACK, drop
-			// the data (a window probe), and answer with our window.
-			// A bare FIN takes no buffer space and is kept, as Linux
-			// keeps it.
-			if len(s.Payload) > 0 {
+			// accept valid ACKs, URGs, and RSTs". Keep the ACK, drop
+			// what lies beyond the window (a window probe), and answer
+			// with our window. A bare FIN at RCV.NXT takes no buffer
+			// space and is kept, as Linux keeps it; beyond a hole it
+			// would lie outside the window and goes.
+			if len(s.Payload) > 0 || (wnd > 0 && s.Flags&wire.FlagFIN != 0) {
 				s.Payload = nil
 				s.Flags &^= wire.FlagFIN
 				c.set(fAckNow)

@@ -27,6 +27,8 @@ type pipe struct {
 	rng      *rand.Rand
 
 	loss, dup, reorder float64       // probabilities per segment
+	hold               float64       // probability a segment waits for the next one its side sends (link/fault's Reorder(p, 0))
+	held               [2][]Segment  // segments held back, per sending side
 	delay              time.Duration // one-way delay
 	jitter             time.Duration // extra random delay when reordered
 
@@ -92,6 +94,14 @@ func (p *pipe) send(from int, s *Segment) {
 	if p.rng.Float64() < p.dup {
 		copies = 2
 	}
+	if p.hold > 0 && len(p.held[from]) == 0 && p.rng.Float64() < p.hold {
+		for range copies {
+			c := *s
+			c.Payload = append(p.buf(len(s.Payload))[:0], s.Payload...)
+			p.held[from] = append(p.held[from], c)
+		}
+		return
+	}
 	for range copies {
 		at := p.now.Add(p.delay)
 		if p.rng.Float64() < p.reorder {
@@ -101,6 +111,11 @@ func (p *pipe) send(from int, s *Segment) {
 		c.Payload = append(p.buf(len(s.Payload))[:0], s.Payload...)
 		p.inflight = append(p.inflight, packet{to: 1 - from, at: at, seg: c})
 	}
+	// Held segments follow the one that overtook them.
+	for _, c := range p.held[from] {
+		p.inflight = append(p.inflight, packet{to: 1 - from, at: p.now.Add(p.delay), seg: c})
+	}
+	p.held[from] = p.held[from][:0]
 }
 
 // deliver hands one packet to its side: to the connection if there is one,
