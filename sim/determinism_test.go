@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,3 +209,36 @@ func diffContext(a, b []byte) string {
 }
 
 var _ = net.ErrClosed
+
+// The same seed gives the same run in separate processes too, started
+// with GOMAXPROCS=1 and GOMAXPROCS=2: nothing in the schedule depends on
+// addresses in memory, map order or the number of processors.
+func TestSameSeedAcrossProcesses(t *testing.T) {
+	if os.Getenv("BERTH_SIM_CHILD") == "1" {
+		r := runWorkload(t, 42)
+		fmt.Printf("RUN trace=%x pcap=%x\n", sha256.Sum256(r.trace), sha256.Sum256(r.pcap))
+		return
+	}
+	if testing.Short() {
+		t.Skip("runs the test binary twice")
+	}
+	r := runWorkload(t, 42)
+	want := fmt.Sprintf("RUN trace=%x pcap=%x", sha256.Sum256(r.trace), sha256.Sum256(r.pcap))
+	for _, procs := range []string{"1", "2"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSameSeedAcrossProcesses$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "BERTH_SIM_CHILD=1", "GOMAXPROCS="+procs)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		got := ""
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "RUN ") {
+				got = line
+			}
+		}
+		if got != want {
+			t.Fatalf("GOMAXPROCS=%s child: %q, this process: %q", procs, got, want)
+		}
+	}
+}

@@ -120,10 +120,11 @@ func (p *Path) Release() {
 func (p *Path) control(verb string, f func()) {
 	n := p.n
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	b := n.trace.begin(n.now(), verb, p.from.name, p.to.name)
 	n.trace.end(b[:len(b)-1])
 	f()
+	n.mu.Unlock()
+	n.kick() // Release queues arrivals the scheduler may be sleeping past
 }
 
 // Stats returns the path's counters.
