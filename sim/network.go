@@ -253,24 +253,32 @@ func (n *Network) run() {
 	// later one lets the armed timer fire early and re-arms then.
 	var wake *time.Timer
 	wakeAt := int64(-1) // when wake fires; -1 when not armed
+	// settle: something ran since the last synctest.Wait that may have
+	// woken goroutines. Waiting is needed only before acting at the
+	// current instant; when the next event lies ahead, the bubble cannot
+	// reach it before every goroutine is idle anyway.
 	settle := true
 	for {
-		if settle && n.bubble {
-			synctest.Wait()
-		}
-		settle = true
 		n.mu.Lock()
+		ev := n.q.peek()
+		now := n.now()
+		due := len(n.gates) > 0 || (ev != nil && ev.at <= now)
+		if due && settle && n.bubble {
+			n.mu.Unlock()
+			synctest.Wait()
+			settle = false
+			continue // look again: the goroutines may have queued more
+		}
 		// Socket operations waiting at this instant go first, one at a
 		// time: each may send packets and arm timers, which join the
 		// schedule before anything else happens.
 		if g := n.nextGate(); g != nil {
 			n.mu.Unlock()
 			close(g.open)
+			settle = true
 			continue
 		}
-		ev := n.q.peek()
-		now := n.now()
-		if ev == nil || ev.at > now {
+		if !due {
 			if ev != nil && (wakeAt < 0 || ev.at < wakeAt) {
 				if wakeAt >= 0 {
 					wake.Stop()
@@ -292,15 +300,16 @@ func (n *Network) run() {
 				}
 				return
 			}
+			settle = true // whatever woke us woke others too
 			continue
 		}
 		n.q.pop()
 		switch ev.kind {
 		case evDepart:
-			n.depart(ev)
+			n.depart(ev) // touches no stack and wakes no one
 			n.mu.Unlock()
-			settle = false // touches no stack and wakes no one
 		case evArrive:
+			settle = true
 			r := n.arrive(ev)
 			n.mu.Unlock()
 			if r != nil {
@@ -308,6 +317,7 @@ func (n *Network) run() {
 			}
 			putPacket(ev.pkt)
 		case evTimer:
+			settle = true
 			tm := ev.tm
 			dead := tm.inc.dead
 			n.mu.Unlock()
