@@ -49,6 +49,11 @@ func Loss(p float64) Fault {
 // lossBad of its state. The mean burst lasts 1/r packets. Gilbert's
 // original model is GilbertElliott(p, r, 0, 1). Passing p = 0 and r = 1
 // turns it off. It adds to Loss.
+//
+// The chain moves once per packet, as in netem, so when traffic thins out
+// (a TCP sender backing off, with one retransmission every two minutes) a
+// burst lasts longer in time: strong settings can then outlast TCP's
+// retries in both directions, and the connection times out.
 func GilbertElliott(p, r, lossGood, lossBad float64) Fault {
 	checkP("Gilbert-Elliott p", p)
 	checkP("Gilbert-Elliott r", r)

@@ -57,11 +57,13 @@ func transfer(a, b *Host, port int, size int) (time.Duration, error) {
 		return 0, err
 	}
 	reply, err := io.ReadAll(c)
+	if err != nil {
+		// The server may wait forever on a peer that vanished (a timed
+		// out connection sends no reset); closing the network frees it.
+		return 0, fmt.Errorf("client read: %w", err)
+	}
 	if err := <-serverErr; err != nil {
 		return 0, err
-	}
-	if err != nil {
-		return 0, fmt.Errorf("client read: %w", err)
 	}
 	if string(reply) != "ok" {
 		return 0, fmt.Errorf("reply %q", reply)
