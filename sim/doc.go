@@ -126,7 +126,7 @@
 //
 // On a 2-core machine, 1,000 hosts with 10,000 TCP connections, each
 // exchanging a 100-byte request and reply every second, run 60 s of
-// virtual time in about 45 s of real time (1.3 times faster than real
+// virtual time in about 40 s of real time (1.5 times faster than real
 // time; BERTH_SIM_SCALE=full go test -run TestScale ./sim). A host costs
 // about 23 KiB; a connection with a goroutine at each end about 25 KiB.
 package sim
