@@ -356,6 +356,9 @@ func (tc *TCPConn) op(f func(now time.Time) error) error {
 	if tc.closed {
 		return syscall.EBADF
 	}
+	if s.closed {
+		return syscall.ECONNABORTED // the host went away under the connection
+	}
 	now := s.clk.Now()
 	s.tcp.now = now
 	err := f(now)
@@ -470,6 +473,9 @@ func (tc *TCPConn) SetUserTimeout(d time.Duration) error {
 func (tc *TCPConn) State() tcp.State {
 	tc.s.mu.Lock()
 	defer tc.s.mu.Unlock()
+	if tc.s.closed {
+		return tcp.StateClosed
+	}
 	return tc.c.State()
 }
 
@@ -478,7 +484,10 @@ func (tc *TCPConn) State() tcp.State {
 func (tc *TCPConn) Err() error {
 	tc.s.mu.Lock()
 	defer tc.s.mu.Unlock()
-	return tc.c.Err()
+	if err := tc.c.Err(); err != nil || !tc.s.closed {
+		return err
+	}
+	return syscall.ECONNABORTED
 }
 
 // Info is a snapshot for diagnostics.

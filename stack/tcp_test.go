@@ -290,3 +290,39 @@ func TestTCPBindRulesAndTimeWait(t *testing.T) {
 		t.Fatalf("socket table %+v", rows)
 	}
 }
+
+// TestTCPConnectionsFailWhenTheHostCloses: closing a stack drops its
+// connections without a word on the wire (a crash), and calls on them
+// fail instead of waiting forever.
+func TestTCPConnectionsFailWhenTheHostCloses(t *testing.T) {
+	la, lb := mem.Pair()
+	a, b := New(Options{Seed: 1}), New(Options{Seed: 2})
+	a.AddLink("", la, addrA)
+	b.AddLink("", lb, addrB)
+	defer b.Close()
+	l, _ := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), TCPOptions{})
+	defer l.Close()
+	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:80"), TCPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "handshake", 5*time.Second, func() bool { return c.State() == tcp.StateEstablished })
+	closed := make(chan Event, 4)
+	c.SetNotify(func(ev Event) {
+		if ev&Closed != 0 {
+			closed <- ev
+		}
+	})
+	a.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Closed event when the host closed")
+	}
+	if _, err := c.TryRead(make([]byte, 10)); err != syscall.ECONNABORTED {
+		t.Fatalf("read after the host closed: %v", err)
+	}
+	if c.State() != tcp.StateClosed || c.Err() != syscall.ECONNABORTED {
+		t.Fatalf("state %v err %v", c.State(), c.Err())
+	}
+}
