@@ -36,6 +36,11 @@ func (c *Conn) processAck(now tick, s *Segment) bool {
 		c.challengeAck(now) // RFC 5961 §5.2: blind injection guard
 		return false
 	}
+	var sacked seq.Size
+	var dsack bool
+	if c.has(fSACK) && s.Options.NumSACK > 0 {
+		sacked, dsack = c.takeSACK(s)
+	}
 	oldWnd := c.sndWnd
 	// RFC 9293: update the window only from a segment newer than the
 	// one it was last taken from (SND.WL1, SND.WL2), so that an old,
@@ -55,14 +60,44 @@ func (c *Conn) processAck(now tick, s *Segment) bool {
 	switch {
 	case ack.GreaterThan(c.sndUna):
 		c.ackNewData(now, s)
-	case ack == c.sndUna && len(s.Payload) == 0 && s.Flags&(wire.FlagSYN|wire.FlagFIN) == 0 &&
+	case ack != c.sndUna || c.sndMax == c.sndUna:
+	case c.has(fSACK) && s.Options.NumSACK > 0:
+		// With SACK, a duplicate ACK is one that SACKs new data
+		// (RFC 6675 §2), whatever else it carries: in a transfer each
+		// way most of them ride on data. A duplicated ACK is not one.
+		if sacked > 0 {
+			c.onDupAck(now)
+		}
+	case len(s.Payload) == 0 && s.Flags&(wire.FlagSYN|wire.FlagFIN) == 0 &&
 		c.sndWnd == oldWnd && c.sndNxt != c.sndUna:
 		// A duplicate ACK as RFC 5681 §2 defines it: nothing new,
 		// same window, data outstanding (a window probe beyond a
 		// closed window is not).
 		c.onDupAck(now)
 	}
+	if c.has(fSACK) && (dsack || c.has(fRecovery|fTLPOut) || c.hasSACKed()) {
+		c.afterSACK(now, dsack)
+	}
 	return true
+}
+
+// afterSACK finishes an ACK on a SACK connection: recovery starts once the
+// segment at SND.UNA is lost by IsLost (RFC 6675 §5 (4)), a lost
+// retransmission goes again, and a loss probe episode may end.
+func (c *Conn) afterSACK(now tick, dsack bool) {
+	if dsack && c.has(fTLPOut) {
+		c.set(fTLPDSACK)
+	}
+	switch {
+	case c.has(fRecovery):
+		c.sackRecoveryAck(now)
+	case c.hasSACKed() && c.sndUna.GreaterThanEq(c.recover) && c.sndNxt == c.sndMax &&
+		c.lossEdge() != c.sndUna:
+		c.enterSACKRecovery(now)
+	}
+	if c.has(fTLPOut) {
+		c.tlpAck(now)
+	}
 }
 
 // ackNewData handles SND.UNA < SEG.ACK =< SND.MAX.
@@ -77,6 +112,9 @@ func (c *Conn) ackNewData(now tick, s *Segment) {
 	flightBefore := c.sndNxt.Sub(c.sndUna)
 	c.sndBuf.discard(int(data))
 	c.sndUna = ack
+	if c.sack != nil {
+		c.sackAdvance()
+	}
 	if c.sndNxt.LessThan(ack) {
 		c.sndNxt = ack // acknowledged beyond a rewind after a timeout
 	}
@@ -112,6 +150,9 @@ func (c *Conn) ackNewData(now tick, s *Segment) {
 			c.cong.Cwnd = min(c.cong.Ssthresh, max(flight, mss)+mss)
 			c.clear(fRecovery | fPartialAck)
 			c.dupAcks = 0
+		} else if c.has(fSACK) {
+			// RFC 6675: the scoreboard, not the partial ACK, says
+			// what to retransmit; trySend does it as pipe allows.
 		} else {
 			// Partial acknowledgment (step 4): the next hole is lost
 			// too. Retransmit it, deflate by what was acknowledged,
@@ -142,6 +183,7 @@ func (c *Conn) ackNewData(now tick, s *Segment) {
 	if c.sndUna == c.sndMax {
 		c.rtxAt = 0
 		c.rtxStart = 0
+		c.clear(fTLPArmed)
 	} else if restartTimer {
 		c.rtxStart = now
 		c.armRetransmit(now)
@@ -177,12 +219,20 @@ func (c *Conn) onDupAck(now tick) {
 	}
 	mss := uint32(c.sndMSS)
 	if c.has(fRecovery) {
-		c.cong.Cwnd += mss // step 4: each further dup ACK means a segment left the network
+		if !c.has(fSACK) {
+			c.cong.Cwnd += mss // step 4: each further dup ACK means a segment left the network
+		}
 		return
 	}
 	// Step 2 of RFC 6582: only if this loss is not part of a recovery
 	// already handled (SND.UNA past "recover").
 	if c.dupAcks != dupThresh || c.sndUna.LessThan(c.recover) {
+		return
+	}
+	if c.has(fSACK) {
+		if c.sndNxt == c.sndMax {
+			c.enterSACKRecovery(now)
+		}
 		return
 	}
 	flight := uint32(c.sndMax.Sub(c.sndUna))

@@ -52,9 +52,10 @@ type Config struct {
 	WindowScale int
 	// Timestamps offers the timestamps option (RFC 7323 §3).
 	Timestamps bool
-	// SACKPermitted offers SACK-permitted (RFC 2018). berth does not yet
-	// act on SACK blocks, so leave it off; it exists for wire compatibility
-	// tests that need Linux's option layout.
+	// SACKPermitted offers SACK-permitted (RFC 2018). Where both ends
+	// offer it, ACKs carry SACK and D-SACK blocks (RFC 2883), loss
+	// recovery follows the scoreboard (RFC 6675), and tail losses are
+	// probed for (RFC 8985 §7), as Linux does.
 	SACKPermitted bool
 	// NoDelay turns Nagle's algorithm off for new connections.
 	NoDelay bool

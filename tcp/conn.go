@@ -51,6 +51,7 @@ type Conn struct {
 	rcvFin  seq.Value // where an out-of-order FIN sits (flag fOOOFin)
 	rcvBuf  ring      // unread in-order bytes, then out-of-order bytes at their offsets
 	ooo     []seqRange
+	sack    *sackState // SACK scoreboard and D-SACK; nil until first needed
 
 	// RFC 7323 timestamps.
 	tsRecent   uint32
@@ -63,6 +64,7 @@ type Conn struct {
 	srtt, rttvar, rto time.Duration
 	rttAt             tick      // when the timed segment was sent; 0 if none is timed
 	rttSeq            seq.Value // first sequence number of the timed segment
+	sndLast           seq.Value // start of the last segment of new data sent (a loss probe resends it)
 
 	// Timers, as ticks; 0 means not armed.
 	rtxAt    tick // retransmission, SYN/SYN-ACK retransmission, or persist
@@ -113,6 +115,10 @@ const (
 	fWriteBlocked                           // Write returned EWOULDBLOCK
 	fLingerZero                             // Close aborts (SO_LINGER 0)
 	fProbeOut                               // a zero-window probe byte beyond sndMax is out
+	fTLPArmed                               // rtxAt is the loss probe timeout (RFC 8985 §7.2)
+	fTLPOut                                 // a loss probe episode is open (sack.tlpHigh)
+	fTLPRetrans                             // the loss probe was a retransmission
+	fTLPDSACK                               // a D-SACK arrived during the loss probe episode
 )
 
 func (c *Conn) has(f connFlags) bool { return c.flags&f != 0 }

@@ -38,6 +38,8 @@
 //	input.go       Input, the per-state switch, the checks common to all states
 //	states.go      one handler per state; receiving data and FIN
 //	ack.go         ACK processing, RTT estimation, fast retransmit, NewReno
+//	sack.go        SACK blocks and D-SACKs sent; the scoreboard and RFC 6675 recovery
+//	tlp.go         tail loss probes (RFC 8985 §7)
 //	output.go      sending: windows, Nagle, SWS avoidance, options
 //	timers.go      Tick and Deadline: retransmission, persist, keep-alive, TIME-WAIT
 //	api.go         the application's calls and Info
@@ -50,8 +52,9 @@
 //
 // # What is not here (yet)
 //
-// SACK (RFC 2018) beyond parsing: berth does not offer SACK-permitted
-// unless Config.SACKPermitted asks, and then ignores SACK blocks. No tail
-// loss probe or RACK (RFC 8985), no ECN (RFC 3168), no urgent data (URG
-// is ignored and urgent bytes are delivered inline), no TCP Fast Open.
+// RACK's time-based loss detection (RFC 8985 §6; berth detects loss by
+// SACKed segments and probes tails, as RFC 6675 and §7 describe), PRR
+// (RFC 6937), F-RTO and undoing spurious recoveries, ECN (RFC 3168),
+// urgent data (URG is ignored and urgent bytes are delivered inline), TCP
+// Fast Open.
 package tcp

@@ -49,6 +49,18 @@ func (c *Conn) invariants() error {
 		}
 		prev = r.end
 	}
+	if c.sack != nil {
+		prev := c.sndUna
+		for i, r := range c.sack.sacked {
+			if !prev.LessThan(r.start) || !r.start.LessThan(r.end) || r.end.GreaterThan(c.sndMax) {
+				return fmt.Errorf("SACKed range %d [%d,%d) out of place: UNA %d MAX %d", i, r.start, r.end, c.sndUna, c.sndMax)
+			}
+			prev = r.end
+		}
+		if len(c.sack.sacked) > c.cfg.MaxOOORanges {
+			return fmt.Errorf("%d SACKed ranges", len(c.sack.sacked))
+		}
+	}
 	if c.state.synchronized() && c.cong.Cwnd < uint32(c.sndMSS) && c.state != StateTimeWait {
 		return fmt.Errorf("cwnd %d below one MSS", c.cong.Cwnd)
 	}
@@ -225,5 +237,83 @@ func FuzzSegmentsIntoEstablished(f *testing.F) {
 		if err := c.invariants(); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+// FuzzSACKScoreboard throws ACKs with arbitrary SACK blocks, valid or not,
+// at a SACK connection with data in flight, with time and writes in
+// between: the scoreboard stays sorted within SND.UNA..SND.MAX, recovery
+// and probes never send more than the peer's MSS, and nothing panics.
+func FuzzSACKScoreboard(f *testing.F) {
+	f.Add([]byte{0, 1, 4, 0, 0, 0, 0, 0, 1, 6, 0, 0, 0, 1, 8, 0, 0, 0})                // growing islands
+	f.Add([]byte{0, 2, 3, 5, 9, 0, 1, 0, 0, 0, 0, 40, 2, 1, 12, 0, 0, 3})              // two islands, an ACK, time
+	f.Add([]byte{0, 0x81, 4, 0, 0, 1, 0, 0, 1, 2, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 4}) // D-SACK, garbage
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := sackConfig()
+		cfg.Timestamps = data != nil && len(data)%2 == 1
+		cfg.MaxOOORanges = 4
+		h := newHarness(t, cfg)
+		c := h.connect()
+		h.now = h.now.Add(20 * time.Millisecond)
+		if cfg.Timestamps {
+			h.in(c, "<SEQ=300><ACK=101><CTL=SYN,ACK>", withMSS(1460), withSACKPerm, withTS(1, 0))
+		} else {
+			h.in(c, "<SEQ=300><ACK=101><CTL=SYN,ACK>", withMSS(1460), withSACKPerm)
+		}
+		c.Write(h.now, make([]byte, 40<<10))
+		mss := 1460
+		check := func() {
+			t.Helper()
+			for _, s := range h.rec.take() {
+				if n := len(s.seg.Payload) + s.seg.Options.Len(); n > mss {
+					t.Fatalf("segment of %d bytes with options: %s", n, fmtSeg(&s.seg, false))
+				}
+			}
+			if err := c.invariants(); err != nil {
+				t.Fatalf("%v: %v", c.State(), err)
+			}
+		}
+		check()
+		for len(data) >= 6 {
+			b := data[:6]
+			data = data[6:]
+			s := Segment{Flags: wire.FlagACK, Seq: c.rcvNxt, Window: 65535}
+			s.Ack = c.sndUna + seq.Value(b[0]&0x7f)*512
+			base := s.Ack
+			if b[0]&0x80 != 0 {
+				base = c.sndUna - 3000 // D-SACK territory
+			}
+			for k := 0; k < min(int(b[1]&3), 2); k++ {
+				l := base.Add(seq.Size(b[2+k]) * 730)
+				r := l.Add(seq.Size(b[4+k]&0x1f+1) * 365)
+				if b[1]&0x40 != 0 {
+					l, r = r, l
+				}
+				s.Options.SACK[k] = wire.SACKBlock{Left: uint32(l), Right: uint32(r)}
+				s.Options.NumSACK++
+			}
+			if b[1]&0x20 != 0 {
+				s.Payload = pattern(s.Seq, 100)
+			}
+			if cfg.Timestamps {
+				withTS(2, 0)(&s)
+			}
+			if s.Ack.LessThanEq(c.sndMax) {
+				c.Input(h.now, &s)
+			}
+			switch b[1] >> 2 & 3 {
+			case 1:
+				h.advance(time.Duration(b[5])*3*time.Millisecond, c)
+			case 2:
+				c.Write(h.now, make([]byte, int(b[5])*50))
+			case 3:
+				if d := c.Deadline(); !d.IsZero() {
+					h.runTo(c)
+				}
+			}
+			check()
+		}
+		h.advance(time.Hour, c)
+		check()
 	})
 }

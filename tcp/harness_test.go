@@ -17,6 +17,8 @@ import (
 // figures write them, "<SEQ=100><ACK=301><CTL=SYN,ACK>", plus <DATA=n> for a
 // payload of n bytes and <WIN=n> for the raw window field. Expectations
 // compare that text, so a failing test shows the exchange as the RFC would.
+// <SACK=l-r,l-r> lists SACK blocks (RFC 2018) in the order sent, as many as
+// the option space holds.
 
 var (
 	addrA = netip.MustParseAddrPort("198.18.0.1:40000")
@@ -164,10 +166,36 @@ func fmtSeg(s *Segment, win bool) string {
 	if len(s.Payload) > 0 {
 		fmt.Fprintf(&b, "<DATA=%d>", len(s.Payload))
 	}
+	if s.Options.NumSACK > 0 {
+		var bl []string
+		for _, k := range s.Options.SACK[:sackOnWire(&s.Options)] {
+			bl = append(bl, fmt.Sprintf("%d-%d", k.Left, k.Right))
+		}
+		fmt.Fprintf(&b, "<SACK=%s>", strings.Join(bl, ","))
+	}
 	if win {
 		fmt.Fprintf(&b, "<WIN=%d>", s.Window)
 	}
 	return b.String()
+}
+
+// sackOnWire is how many of o's SACK blocks fit beside its other options,
+// so how many wire.TCPOptions.Emit writes.
+func sackOnWire(o *wire.TCPOptions) int {
+	fixed := 0
+	if o.MSS != 0 {
+		fixed += 4
+	}
+	if o.HasTimestamp || o.SACKPermitted {
+		fixed += 4
+	}
+	if o.HasTimestamp {
+		fixed += 8
+	}
+	if o.HasWindowScale {
+		fixed += 4
+	}
+	return min(int(o.NumSACK), (wire.TCPMaxOptionsLen-fixed-4)/8)
 }
 
 // parseSeg reads the notation of fmtSeg. <DATA=n> makes n bytes of a
@@ -202,6 +230,17 @@ func parseSeg(t *testing.T, spec string) Segment {
 				if !found {
 					t.Fatalf("bad CTL %q", n)
 				}
+			}
+		case "SACK":
+			for _, bl := range strings.Split(v, ",") {
+				l, r, _ := strings.Cut(bl, "-")
+				lv, err1 := strconv.ParseUint(l, 10, 32)
+				rv, err2 := strconv.ParseUint(r, 10, 32)
+				if err1 != nil || err2 != nil || int(s.Options.NumSACK) == len(s.Options.SACK) {
+					t.Fatalf("bad SACK %q in %q", v, spec)
+				}
+				s.Options.SACK[s.Options.NumSACK] = wire.SACKBlock{Left: uint32(lv), Right: uint32(rv)}
+				s.Options.NumSACK++
 			}
 		default:
 			n, err := strconv.ParseUint(v, 10, 32)

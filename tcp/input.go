@@ -203,6 +203,10 @@ func (c *Conn) checkIncoming(now tick, s *Segment) bool {
 		return false
 	}
 
+	if len(s.Payload) > 0 && s.Seq.LessThan(c.rcvNxt) && !syn {
+		// Its head we had already (RFC 2883 §4.1).
+		c.setDSACK(s.Seq, c.rcvNxt)
+	}
 	c.trim(s)
 
 	if s.Flags&wire.FlagACK == 0 {
@@ -286,6 +290,10 @@ func (c *Conn) ackOutOfWindow(now tick, s *Segment) {
 	hasData := len(s.Payload) > 0 || s.Flags&wire.FlagFIN != 0
 	if !hasData && c.rateLimited(now) {
 		return
+	}
+	if len(s.Payload) > 0 && s.Seq.LessThan(c.rcvNxt) {
+		// Data we had already: say so with a D-SACK (RFC 2883 §4.1).
+		c.setDSACK(s.Seq, seq.Min(s.Seq.Add(seq.Size(len(s.Payload))), c.rcvNxt))
 	}
 	c.emitAck(now)
 }

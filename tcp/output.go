@@ -20,6 +20,9 @@ func (c *Conn) emit(now tick, flags wire.TCPFlags, sq seq.Value, payload []byte)
 		}
 		if flags&wire.FlagACK != 0 {
 			s.Window = c.advertise()
+			if c.has(fSACK) && flags&wire.FlagRST == 0 && (len(c.ooo) > 0 || c.sack != nil) {
+				c.sackBlocks(&s.Options)
+			}
 		}
 	}
 	if flags&wire.FlagACK != 0 {
@@ -130,13 +133,41 @@ func (c *Conn) canSend() bool {
 
 // trySend sends what the send buffer holds as far as the peer's window, the
 // congestion window, Nagle's algorithm and sender-side silly window
-// avoidance allow, and arms the timers that follow from it.
+// avoidance allow, and arms the timers that follow from it. In SACK
+// recovery lost holes go first, and a hole not yet known lost goes when
+// nothing new can (RFC 6675 §4 NextSeg, rules 1 to 3).
 func (c *Conn) trySend(now tick) {
 	if !c.canSend() {
 		return
 	}
-	mss := seq.Size(c.sndMSS)
+	mss := c.segMSS()
+	sackRecovery := c.has(fRecovery) && c.has(fSACK) && c.sack != nil
+	if sackRecovery {
+		edge := c.lossEdge()
+		for c.cwndRoom() >= mss {
+			s, n, ok := c.nextHole(c.sack.highRxt, edge)
+			if !ok {
+				break
+			}
+			c.retransmitAt(now, s, n)
+		}
+	}
+	sent := 0
+	sacked := c.hasSACKed() // sending does not change it
+	running := c.rtxAt != 0
 	for {
+		var sackNext seq.Value // with SACKed data ahead, send no further than this
+		resend := sacked && c.sndNxt.LessThan(c.sndMax)
+		if resend {
+			// Slow start after a timeout resends only what the peer
+			// has not SACKed.
+			e, in, next := c.sackedRangeAt(c.sndNxt)
+			if in {
+				c.sndNxt = e
+				continue
+			}
+			sackNext = next
+		}
 		end := c.sndEnd()
 		var avail seq.Size
 		if c.sndNxt.LessThan(end) {
@@ -151,10 +182,14 @@ func (c *Conn) trySend(now tick) {
 			wndLeft = wndEnd.Sub(c.sndNxt)
 		}
 		flight := c.sndNxt.Sub(c.sndUna)
+		if sacked {
+			flight = c.flight()
+		}
 		cwnd := seq.Size(c.cong.Cwnd)
-		if !c.has(fRecovery) && c.dupAcks > 0 && c.dupAcks < dupThresh {
+		if !c.has(fRecovery) && c.dupAcks > 0 && c.dupAcks < dupThresh && !sacked {
 			// Limited transmit (RFC 3042): each of the first two
-			// duplicate ACKs lets one new segment out.
+			// duplicate ACKs lets one new segment out. With SACK the
+			// SACKed bytes leave the flight instead.
 			cwnd += seq.Size(c.dupAcks) * mss
 		}
 		var cwndLeft seq.Size
@@ -162,6 +197,9 @@ func (c *Conn) trySend(now tick) {
 			cwndLeft = cwnd - flight
 		}
 		n := min(avail, mss, wndLeft, cwndLeft)
+		if resend {
+			n = min(n, sackNext.Sub(c.sndNxt))
+		}
 		fin := finToSend && c.sndNxt.Add(n) == end
 		if n == 0 && !fin {
 			break
@@ -188,14 +226,37 @@ func (c *Conn) trySend(now tick) {
 			}
 		}
 		c.sendData(now, n, fin)
+		sent++
+	}
+	if (sent > 1 || sent > 0 && running) && c.has(fTLPArmed) {
+		// RFC 8985 §7.2: restart the probe timer after transmitting new
+		// data (the first segment's arming already did, if it was alone).
+		c.rearmProbe(now)
+	}
+	if sackRecovery && sent == 0 && c.cwndRoom() >= mss && len(c.sack.sacked) > 0 {
+		// Rule 3: nothing new can go, so send a hole below the highest
+		// SACKed data that is not yet known lost.
+		last := c.sack.sacked[len(c.sack.sacked)-1]
+		if s, n, ok := c.nextHole(c.sack.highRxt, last.start); ok {
+			c.retransmitAt(now, s, n)
+		}
 	}
 	c.armAfterSend(now)
+}
+
+// cwndRoom is how much the congestion window has left.
+func (c *Conn) cwndRoom() seq.Size {
+	cwnd, f := seq.Size(c.cong.Cwnd), c.flight()
+	if f >= cwnd {
+		return 0
+	}
+	return cwnd - f
 }
 
 // sendData sends n bytes from SND.NXT, with a FIN if fin, and advances
 // SND.NXT.
 func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
-	mss := seq.Size(c.sndMSS)
+	mss := c.segMSS()
 	flags := wire.FlagACK
 	end := c.sndEnd()
 	if c.sndNxt.Add(n) == end && n > 0 {
@@ -210,6 +271,7 @@ func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
 	c.clear(fProbeOut)
 	c.emit(now, flags, c.sndNxt, payload)
 	if isNew {
+		c.sndLast = c.sndNxt
 		if c.rttAt == 0 && n > 0 {
 			c.rttAt, c.rttSeq = now, c.sndNxt
 		}
@@ -254,9 +316,16 @@ func (c *Conn) retransmitHead(now tick) {
 	end := c.sndEnd()
 	var n seq.Size
 	if c.sndUna.LessThan(end) {
-		n = min(end.Sub(c.sndUna), seq.Size(c.sndMSS), c.sndMax.Sub(c.sndUna))
+		n = min(end.Sub(c.sndUna), c.segMSS(), c.sndMax.Sub(c.sndUna))
 	}
-	fin := c.finPending() && c.sndUna.Add(n) == end && c.sndMax.GreaterThan(end)
+	c.retransmitAt(now, c.sndUna, n)
+}
+
+// retransmitAt resends n bytes from s, below SND.MAX, without moving
+// SND.NXT; with the FIN if they end where the FIN sits and it was sent.
+func (c *Conn) retransmitAt(now tick, s seq.Value, n seq.Size) {
+	end := c.sndEnd()
+	fin := c.finPending() && s.Add(n) == end && c.sndMax.GreaterThan(end)
 	if n == 0 && !fin {
 		return
 	}
@@ -264,12 +333,23 @@ func (c *Conn) retransmitHead(now tick) {
 	if fin {
 		flags |= wire.FlagFIN
 	}
-	off := int(c.sndUna.Sub(c.sndBase()))
+	if n > 0 && s.Add(n) == end {
+		flags |= wire.FlagPSH // as the segment that emptied the buffer had it
+	}
+	off := int(s.Sub(c.sndBase()))
 	payload := c.sndBuf.peek(off, int(n), c.cfg.scratchFor(int(n)))
-	c.emit(now, flags, c.sndUna, payload)
+	c.emit(now, flags, s, payload)
 	c.countRetrans()
-	if c.rttAt != 0 && c.rttSeq.LessThanEq(c.sndUna.Add(n)) {
+	if c.rttAt != 0 && c.rttSeq.LessThanEq(s.Add(n)) {
 		c.rttAt = 0 // Karn: no sample from a retransmitted sequence range
+	}
+	if sb := c.sack; sb != nil && c.has(fRecovery) {
+		if e := s.Add(n); sb.highRxt.LessThan(e) {
+			sb.highRxt = e
+		}
+		if s == c.sndUna {
+			sb.rxtMark = c.sndMax
+		}
 	}
 }
 

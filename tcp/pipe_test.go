@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"berth/wire"
 )
 
 // pipe joins two cores through an in-test network with seeded loss,
@@ -86,6 +88,12 @@ func (p *pipe) buf(n int) []byte {
 }
 
 func (p *pipe) send(from int, s *Segment) {
+	if s.Flags&wire.FlagSYN == 0 && len(s.Payload)+s.Options.Len() > 1460 {
+		// Data and options together must fit the peer's MSS (RFC 6691
+		// §2), or a full segment outgrows the path MTU.
+		p.tb.Fatalf("side %d sent %d bytes of data with %d of options, over the MSS of 1460",
+			from, len(s.Payload), s.Options.Len())
+	}
 	if p.rng.Float64() < p.loss {
 		p.dropped++
 		return

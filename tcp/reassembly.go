@@ -2,8 +2,13 @@ package tcp
 
 import "berth/seq"
 
-// seqRange is the half-open range [start, end) of sequence space.
-type seqRange struct{ start, end seq.Value }
+// seqRange is the half-open range [start, end) of sequence space. stamp
+// orders the ranges of the out-of-order queue by when they last grew (the
+// latest has the highest), for the order of SACK blocks.
+type seqRange struct {
+	start, end seq.Value
+	stamp      uint32
+}
 
 // The out-of-order queue (RFC 9293 §3.10.7.4, "Segments with higher
 // beginning sequence numbers may be held for later processing"; RFC 5681
@@ -21,8 +26,14 @@ type seqRange struct{ start, end seq.Value }
 
 // oooInsert merges [s, e) into the sorted list. It reports false, leaving
 // the list unchanged, when the range would add an island to a list that
-// already holds max of them.
-func oooInsert(list []seqRange, s, e seq.Value, max int) ([]seqRange, bool) {
+// already holds limit of them. The range that takes [s, e) gets the newest
+// stamp.
+func oooInsert(list []seqRange, s, e seq.Value, limit int) ([]seqRange, bool) {
+	var stamp uint32
+	for _, r := range list {
+		stamp = max(stamp, r.stamp)
+	}
+	stamp++
 	// Find the first range that ends at or after s: everything before it
 	// lies wholly to the left of the new range.
 	i := 0
@@ -37,15 +48,15 @@ func oooInsert(list []seqRange, s, e seq.Value, max int) ([]seqRange, bool) {
 		j++
 	}
 	if i == j { // a new island
-		if len(list) >= max {
+		if len(list) >= limit {
 			return list, false
 		}
 		list = append(list, seqRange{})
 		copy(list[i+1:], list[i:])
-		list[i] = seqRange{s, e}
+		list[i] = seqRange{s, e, stamp}
 		return list, true
 	}
-	list[i] = seqRange{s, e}
+	list[i] = seqRange{s, e, stamp}
 	list = append(list[:i+1], list[j:]...)
 	return list, true
 }

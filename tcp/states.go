@@ -302,6 +302,9 @@ func (c *Conn) processText(now tick, s *Segment) {
 	}
 	first := !c.has(fGotData)
 	c.set(fGotData)
+	if len(c.ooo) > 0 {
+		c.dsackOverlap(start, end) // RFC 2883 §4.1: part of it was here
+	}
 	if start != c.rcvNxt {
 		// Out of order: hold it, and send a duplicate ACK at once
 		// (RFC 5681 §4.2) so the sender can detect the loss.
@@ -377,6 +380,11 @@ func (c *Conn) processFin(now tick, s *Segment) {
 	c.clear(fOOOFin)
 	c.rcvNxt++
 	c.set(fFinRcvd)
+	if c.sack != nil {
+		// Linux's tcp_fin resets its SACK state, D-SACK included:
+		// the ACK of a FIN that came with old data reports none.
+		c.sack.dsack = seqRange{}
+	}
 	c.events |= EventReadClosed | EventReadable
 	switch c.state {
 	case StateEstablished:

@@ -39,4 +39,10 @@ type Stats struct {
 	AbortOnLinger    uint64 // RST: closed with linger 0, or aborted
 	AbortOnTimeout   uint64 // gave up retransmitting, probing, or on the user timeout
 	TimeWaitRecycled uint64 // TIME-WAIT 4-tuples reused by a new SYN
+
+	LossProbes          uint64 // tail loss probes sent (RFC 8985 §7)
+	LossProbeRecoveries uint64 // losses a tail loss probe repaired
+	LostRetransmits     uint64 // retransmissions found lost by the SACKs of later data
+	DSACKsReceived      uint64 // D-SACK blocks received (RFC 2883)
+	SACKReneging        uint64 // peers found to have dropped data they had SACKed
 }

@@ -9,10 +9,15 @@ import (
 
 // lossyRun transfers 200 KiB and 100 KiB at once over a pipe with the
 // given loss (plus 2% duplication and 10% reordering) and checks both
-// directions byte for byte. It returns the virtual time taken.
+// directions byte for byte. It returns the virtual time taken. Odd seeds
+// run without SACK (NewReno), even ones with it.
 func lossyRun(t *testing.T, seed uint64, loss float64) time.Duration {
 	t.Helper()
-	p := newPipe(t, nil, seed)
+	cfg := testConfig()
+	cfg.isnFunc = nil
+	cfg.Timestamps = true
+	cfg.SACKPermitted = seed%2 == 0
+	p := newPipe(t, cfg, seed)
 	p.loss, p.dup, p.reorder, p.jitter = loss, 0.02, 0.1, 8*time.Millisecond
 	start := p.now
 	p.src[0] = randomBytes(seed, 200<<10)

@@ -51,7 +51,20 @@ func (c *Conn) Tick(now time.Time) {
 	}
 	if c.rtxAt != 0 && t >= c.rtxAt {
 		c.rtxAt = 0
-		c.onRetransmitTimer(t)
+		probe := c.has(fTLPArmed)
+		c.clear(fTLPArmed)
+		switch {
+		case !probe:
+			c.onRetransmitTimer(t)
+		case c.tlpAllowed() && c.canSend() && !c.userTimeoutExpired(t, c.rtxStart):
+			c.sendProbe(t)
+		case c.rtoDeadline(t) > t+1:
+			// No probe is due any more (recovery began): the timer
+			// is the RTO again.
+			c.rtxAt = c.rtoDeadline(t)
+		default:
+			c.onRetransmitTimer(t)
+		}
 	}
 	if c.keepAt != 0 && t >= c.keepAt {
 		c.keepAt = 0
@@ -61,7 +74,8 @@ func (c *Conn) Tick(now time.Time) {
 
 // armRetransmit starts the retransmission timer for RTO from now, but not
 // past the user timeout (Linux clamps the same way, so the connection is
-// given up on time).
+// given up on time). Where a tail loss probe is allowed, the timer is the
+// probe's, no later than the RTO (tlp.go).
 func (c *Conn) armRetransmit(now tick) {
 	if c.rtxStart == 0 {
 		c.rtxStart = now
@@ -72,6 +86,11 @@ func (c *Conn) armRetransmit(now tick) {
 		at = max(at, now+1)
 	}
 	c.rtxAt = at
+	c.clear(fTLPArmed)
+	if c.tlpAllowed() {
+		c.rtxAt = min(at, now+tick(c.pto()))
+		c.set(fTLPArmed)
+	}
 }
 
 // backedOff is the RTO doubled k times, at most MaxRTO.
@@ -136,7 +155,7 @@ func (c *Conn) onRetransmitTimer(now tick) {
 	c.cong.Cwnd = mss // the loss window
 	c.cong.AckedBytes = 0
 	c.recover = c.sndMax // RFC 6582 §3.2 step 2 after a timeout
-	c.clear(fRecovery | fPartialAck)
+	c.clear(fRecovery | fPartialAck | fTLPOut)
 	c.dupAcks = 0
 	c.rttAt = 0 // Karn
 	if c.backoff < 255 {
@@ -175,7 +194,7 @@ func (c *Conn) onPersist(now tick) {
 		wndLeft = wndEnd.Sub(c.sndNxt)
 	}
 	if wndLeft > 0 {
-		n := min(end.Sub(c.sndNxt), wndLeft, seq.Size(c.sndMSS))
+		n := min(end.Sub(c.sndNxt), wndLeft, c.segMSS())
 		c.sendData(now, n, false)
 		return
 	}
