@@ -199,13 +199,17 @@ func (c *Conn) trySend(now tick) {
 		n := min(avail, mss, wndLeft, cwndLeft)
 		if resend {
 			n = min(n, sackNext.Sub(c.sndNxt))
+		} else if finToSend && avail <= mss && avail <= wndLeft {
+			// The last segment, with the FIN, goes whatever the
+			// congestion window, as Linux's tcp_cwnd_test has it:
+			// "Don't be strict about the congestion window for the
+			// final FIN." It is one small segment, and the close
+			// does not wait a round trip for nothing.
+			n = avail
 		}
 		fin := finToSend && c.sndNxt.Add(n) == end
 		if n == 0 && !fin {
 			break
-		}
-		if n == 0 && cwndLeft == 0 && flight > 0 {
-			break // a bare FIN still waits for the congestion window
 		}
 		if n < mss && !fin && c.sndMax.LessThan(c.sndNxt.Add(n)) {
 			if n < avail {

@@ -286,3 +286,33 @@ func TestRetransmit_SlowStartAndAvoidance(t *testing.T) {
 		t.Fatalf("cwnd %d after a window of ACKs, want %d", c.cong.Cwnd, start+mss)
 	}
 }
+
+// TestCongestion_FinalFINIgnoresCwnd: the last segment, carrying the FIN,
+// goes whatever the congestion window, as Linux's tcp_cwnd_test lets it
+// ("Don't be strict about the congestion window for the final FIN").
+func TestCongestion_FinalFINIgnoresCwnd(t *testing.T) {
+	h := newHarness(t, noScale())
+	c := h.establish()
+	c.Write(h.now, make([]byte, 10*1460))
+	if n := len(h.rec.take()); n != 10 {
+		t.Fatalf("%d segments in the initial window", n)
+	}
+	c.CloseWrite(h.now)
+	h.expect("<SEQ=14701><ACK=301><CTL=FIN,ACK>")
+
+	h = newHarness(t, noScale())
+	c = h.establish()
+	c.Write(h.now, make([]byte, 10*1460+500))
+	h.rec.take()
+	h.expect()
+	c.CloseWrite(h.now)
+	h.expect("<SEQ=14701><ACK=301><CTL=FIN,ACK><DATA=500>")
+
+	// More than one segment left: the window rules.
+	h = newHarness(t, noScale())
+	c = h.establish()
+	c.Write(h.now, make([]byte, 12*1460))
+	h.rec.take()
+	c.CloseWrite(h.now)
+	h.expect()
+}
