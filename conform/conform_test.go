@@ -18,8 +18,6 @@ type knownFailure struct {
 // The reasons, by their KNOWN.md identifiers.
 const (
 	whyT1 = "T1 (Linux quirk): Linux sets PSH on segments berth sends without it (berth sets PSH only on the segment that empties its send buffer); PSH is advisory (RFC 9293 §3.9.1.2)"
-	whyT2 = "T2 (Linux quirk): Linux sends a bare FIN even when the congestion window is full (tcp_cwnd_test); berth waits for an ACK to open the window"
-	whyT3 = "T3 (missing in berth): no tail loss probe (RFC 8985 §7); Linux probes about 2·SRTT after the last send, berth retransmits only on the RTO, with exponential backoff"
 	whyT4 = "T4 (RFC difference): in slow start berth grows cwnd by at most 2·SMSS per ACK (RFC 3465 §2.2, L=2), Linux by every segment acknowledged; the script then acknowledges data berth has not sent yet"
 	whyG1 = "G1 (script timing): the script expects the ACK of the peer's FIN 10 ms late; Linux and berth send it at once, outside packetdrill's default 4 ms tolerance"
 )
@@ -32,8 +30,6 @@ var known = map[string]knownFailure{
 	"packetdrill__mss__mss-setsockopt-tcp_maxseg-server":        {28, whyT1},
 	"packetdrill__nagle__https_client":                          {32, whyT1},
 	"packetdrill__shutdown__shutdown-rdwr-send-queue-ack-close": {22, whyT1},
-	"packetdrill__shutdown__shutdown-rdwr-write-queue-close":    {25, whyT2},
-	"packetdrill__user_timeout__user_timeout":                   {25, whyT3},
 }
 
 // TestSuite runs every conformance script as packetdrill would, each as a
