@@ -507,22 +507,33 @@ func (r *runner) sysFcntl(ev *Event, c *Syscall) op {
 	}
 }
 
-func (r *runner) sysRead(ev *Event, c *Syscall) op {
+// ioArgs reads the socket and length of read/recv/write/send, and checks
+// that recv's and send's flags (withFlags names the call that has them)
+// are zero, the only value the scripts use.
+func (r *runner) ioArgs(ev *Event, c *Syscall, withFlags string) (*sock, int64, bool) {
 	s := r.sockArg(ev, c)
 	if s == nil {
-		return nil
+		return nil, 0, false
 	}
 	n, ok := r.argInt(ev, c, 2)
 	if !ok {
-		return nil
+		return nil, 0, false
 	}
-	if c.Name == "recv" {
+	if c.Name == withFlags {
 		if flags, ok := r.argInt(ev, c, 3); !ok {
-			return nil
+			return nil, 0, false
 		} else if flags != 0 {
-			r.fail(ev, "recv: flags %s are not supported", c.Args[3])
-			return nil
+			r.fail(ev, "%s: flags %s are not supported", c.Name, c.Args[3])
+			return nil, 0, false
 		}
+	}
+	return s, n, true
+}
+
+func (r *runner) sysRead(ev *Event, c *Syscall) op {
+	s, n, ok := r.ioArgs(ev, c, "recv")
+	if !ok {
+		return nil
 	}
 	if s.conn == nil {
 		return done(-1, syscall.ENOTCONN)
@@ -548,21 +559,9 @@ func (r *runner) sysRead(ev *Event, c *Syscall) op {
 }
 
 func (r *runner) sysWrite(ev *Event, c *Syscall) op {
-	s := r.sockArg(ev, c)
-	if s == nil {
-		return nil
-	}
-	n, ok := r.argInt(ev, c, 2)
+	s, n, ok := r.ioArgs(ev, c, "send")
 	if !ok {
 		return nil
-	}
-	if c.Name == "send" {
-		if flags, ok := r.argInt(ev, c, 3); !ok {
-			return nil
-		} else if flags != 0 {
-			r.fail(ev, "send: flags %s are not supported", c.Args[3])
-			return nil
-		}
 	}
 	if s.conn == nil {
 		return done(-1, syscall.EPIPE)
