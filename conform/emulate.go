@@ -84,9 +84,32 @@ func (r *runner) prescan() {
 	}
 }
 
-// applyFlags takes the script's flags.
+// harnesses are the command-line flags each suite's maintainers run their
+// scripts with, by the prefix the conformance folder gives their scripts.
+// A run starts from these, as the script's own flags would on that
+// harness's command line.
+var harnesses = []struct {
+	prefix, source string
+	flags          []Flag
+}{
+	// gVisor runs its scripts in two containers, packetdrill's wire
+	// client and server over a docker network, with a 100 ms tolerance
+	// (test/packetdrill/packetdrill_test.sh: tolerance_usecs=100000).
+	{"gvisor__", "gVisor's runner (test/packetdrill/packetdrill_test.sh)", []Flag{{Name: "tolerance_usecs", Value: "100000"}}},
+}
+
+// applyFlags takes the flags of the script's harness, then the script's own.
 func (r *runner) applyFlags() {
-	for _, f := range r.s.Flags {
+	flags := r.s.Flags
+	for _, h := range harnesses {
+		if strings.HasPrefix(r.s.Name, h.prefix) {
+			for _, f := range h.flags {
+				r.note(0, Emulated, "--%s=%s, as %s passes it", f.Name, f.Value, h.source)
+			}
+			flags = append(append([]Flag(nil), h.flags...), flags...)
+		}
+	}
+	for _, f := range flags {
 		switch f.Name {
 		case "tolerance_usecs":
 			v, err := strconv.ParseInt(f.Value, 10, 64)
