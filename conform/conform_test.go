@@ -17,17 +17,12 @@ type knownFailure struct {
 
 // The reasons, by their KNOWN.md identifiers.
 const (
-	whyT1 = "T1 (Linux quirk): Linux sets PSH on segments berth sends without it (berth sets PSH only on the segment that empties its send buffer); PSH is advisory (RFC 9293 §3.9.1.2)"
 	whyT4 = "T4 (RFC difference): in slow start berth grows cwnd by at most 2·SMSS per ACK (RFC 3465 §2.2, L=2), Linux by every segment acknowledged; the script then acknowledges data berth has not sent yet"
 )
 
 // known lists the scripts that fail, and where. KNOWN.md has the details.
 var known = map[string]knownFailure{
-	"packetdrill__blocking__blocking-write":                     {24, whyT4},
-	"packetdrill__mss__mss-setsockopt-tcp_maxseg-client":        {25, whyT1},
-	"packetdrill__mss__mss-setsockopt-tcp_maxseg-server":        {28, whyT1},
-	"packetdrill__nagle__https_client":                          {32, whyT1},
-	"packetdrill__shutdown__shutdown-rdwr-send-queue-ack-close": {22, whyT1},
+	"packetdrill__blocking__blocking-write": {24, whyT4},
 }
 
 // TestSuite runs every conformance script as packetdrill would, each as a

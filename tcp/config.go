@@ -57,6 +57,14 @@ type Config struct {
 	// recovery follows the scoreboard (RFC 6675), and tail losses are
 	// probed for (RFC 8985 §7), as Linux does.
 	SACKPermitted bool
+	// PushBursts places PSH as Linux does: on the last segment of every
+	// burst of new data, and on the last of every run within it that
+	// Linux's TSO autosizing would hand the NIC as one packet (about a
+	// millisecond of data at the pacing rate, at least two segments).
+	// Off, PSH marks only the segment that empties the send buffer.
+	// Receivers may not depend on PSH either way (RFC 9293 §3.9.1.2), so
+	// this is for matching Linux packet by packet (conform's profile).
+	PushBursts bool
 	// NoDelay turns Nagle's algorithm off for new connections.
 	NoDelay bool
 	// Keepalive enables keep-alive probes on new connections after

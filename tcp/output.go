@@ -1,6 +1,8 @@
 package tcp
 
 import (
+	"time"
+
 	"berth/seq"
 	"berth/wire"
 )
@@ -153,6 +155,14 @@ func (c *Conn) trySend(now tick) {
 		}
 	}
 	sent := 0
+	// The segment taken last waits until the next is taken or the loop
+	// ends: with PushBursts the last segment of the burst carries PSH, as
+	// does the last of every run of push segments.
+	var last dataSeg
+	held, push, run := false, 0, 0
+	if c.cfg.PushBursts {
+		push = c.tsoSegs(mss)
+	}
 	sacked := c.hasSACKed() // sending does not change it
 	running := c.rtxAt != 0
 	for {
@@ -229,8 +239,21 @@ func (c *Conn) trySend(now tick) {
 				break
 			}
 		}
-		c.sendData(now, n, fin)
+		d := c.takeData(now, n, fin)
+		if held {
+			c.emitData(now, last)
+		}
+		if run++; push > 0 && run == push {
+			d.push, run = d.n > 0, 0 // the end of a TSO-sized run
+		}
+		last, held = d, true
 		sent++
+	}
+	if held {
+		if push > 0 && last.n > 0 {
+			last.push = true // the end of the burst
+		}
+		c.emitData(now, last)
 	}
 	if (sent > 1 || sent > 0 && running) && c.has(fTLPArmed) {
 		// RFC 8985 §7.2: restart the probe timer after transmitting new
@@ -260,29 +283,31 @@ func (c *Conn) cwndRoom() seq.Size {
 // sendData sends n bytes from SND.NXT, with a FIN if fin, and advances
 // SND.NXT.
 func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
-	mss := c.segMSS()
-	flags := wire.FlagACK
-	end := c.sndEnd()
-	if c.sndNxt.Add(n) == end && n > 0 {
-		flags |= wire.FlagPSH
-	}
-	if fin {
-		flags |= wire.FlagFIN
-	}
-	off := int(c.sndNxt.Sub(c.sndBase()))
-	payload := c.sndBuf.peek(off, int(n), c.cfg.scratchFor(int(n)))
-	isNew := c.sndNxt == c.sndMax
+	c.emitData(now, c.takeData(now, n, fin))
+}
+
+// dataSeg is a data segment taken from the send buffer and not yet
+// emitted: trySend holds the last one back until it knows whether the
+// burst ends with it.
+type dataSeg struct {
+	seq               seq.Value
+	n                 seq.Size
+	fin, push, resent bool
+}
+
+// takeData advances the send state over n bytes from SND.NXT (and the FIN
+// if fin) as sending them does, and returns the segment to emit. PSH goes
+// on the segment that empties the send buffer.
+func (c *Conn) takeData(now tick, n seq.Size, fin bool) dataSeg {
+	d := dataSeg{seq: c.sndNxt, n: n, fin: fin, push: n > 0 && c.sndNxt.Add(n) == c.sndEnd(), resent: c.sndNxt != c.sndMax}
 	c.clear(fProbeOut)
-	c.emit(now, flags, c.sndNxt, payload)
-	if isNew {
+	if !d.resent {
 		c.sndLast = c.sndNxt
 		if c.rttAt == 0 && n > 0 {
 			c.rttAt, c.rttSeq = now, c.sndNxt
 		}
-	} else {
-		c.countRetrans()
 	}
-	if n < mss {
+	if n < c.segMSS() {
 		c.sndSml = c.sndNxt.Add(n)
 	}
 	if n > 0 && c.has(fGotData) && now-c.lastRecv < tick(c.cfg.DelayedAck) {
@@ -300,6 +325,42 @@ func (c *Conn) sendData(now tick, n seq.Size, fin bool) {
 	if c.rtxAt == 0 {
 		c.armRetransmit(now)
 	}
+	return d
+}
+
+// emitData sends a segment takeData took.
+func (c *Conn) emitData(now tick, d dataSeg) {
+	flags := wire.FlagACK
+	if d.push {
+		flags |= wire.FlagPSH
+	}
+	if d.fin {
+		flags |= wire.FlagFIN
+	}
+	off := int(d.seq.Sub(c.sndBase()))
+	payload := c.sndBuf.peek(off, int(d.n), c.cfg.scratchFor(int(d.n)))
+	c.emit(now, flags, d.seq, payload)
+	if d.resent {
+		c.countRetrans()
+	}
+}
+
+// tsoSegs is how many segments Linux's TSO autosizing (tcp_tso_autosize)
+// puts in one packet: what the pacing rate allows in 1/1024 s, at least
+// two, at most 64 KiB. The pacing rate is cwnd·MSS/SRTT, twice that in
+// slow start below half of ssthresh and 1.2 times otherwise
+// (tcp_update_pacing_rate); before the first RTT sample nothing paces.
+func (c *Conn) tsoSegs(mss seq.Size) int {
+	most := max(65536/int(mss), 1)
+	if c.srtt <= 0 {
+		return most
+	}
+	ratio := uint64(120)
+	if c.cong.Cwnd < c.cong.Ssthresh/2 {
+		ratio = 200
+	}
+	rate := uint64(c.cong.Cwnd) * ratio / 100 * uint64(time.Second) / uint64(c.srtt) // bytes per second
+	return min(max(int(rate>>10)/int(mss), 2), most)
 }
 
 // armAfterSend arms the persist timer when data waits but nothing is in
