@@ -17,7 +17,7 @@ type knownFailure struct {
 
 // The reasons, by their KNOWN.md identifiers.
 const (
-	whyT4 = "T4 (RFC difference): in slow start berth grows cwnd by at most 2·SMSS per ACK (RFC 3465 §2.2, L=2), Linux by every segment acknowledged; the script then acknowledges data berth has not sent yet"
+	whyT4 = "T4 (RFC difference): in slow start berth grows cwnd by at most 2·SMSS per ACK (RFC 3465 §2.2, L=2), Linux by every segment acknowledged, so the script acknowledges data berth has not sent yet; and SO_SNDBUF counts payload in berth, kernel memory in Linux"
 )
 
 // known lists the scripts that fail, and where. KNOWN.md has the details.
