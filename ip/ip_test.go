@@ -450,3 +450,53 @@ func TestLocalMTU(t *testing.T) {
 		t.Fatalf("MTU of the interface holding %v = %d", hostB, m)
 	}
 }
+
+// IDs come from per-destination counters: what the host sends to one peer
+// does not move the numbers another sees (RFC 7739 §5.3), and a sender
+// that numbers its own datagrams (HasID) gets its number on the wire.
+func TestIdentificationPerDestination(t *testing.T) {
+	l, _, wl := newLayer(t, 1500)
+	hostC := netip.MustParseAddr("198.18.0.9")
+	send := func(dst netip.Addr, hdr Header) uint16 {
+		t.Helper()
+		hdr.Dst, hdr.Protocol = dst, 253
+		b := buf.From(buf.Headroom, []byte("id"))
+		defer b.Release()
+		if err := l.Send(epoch, b, hdr); err != nil {
+			t.Fatal(err)
+		}
+		out := wl.take()
+		return wire.IPv4(out[len(out)-1]).ID()
+	}
+	a0 := send(hostA, Header{})
+	c0 := send(hostC, Header{})
+	for i := 1; i <= 5; i++ {
+		if got := send(hostA, Header{}); got != a0+uint16(i) {
+			t.Fatalf("datagram %d to %v: id %d, want %d", i, hostA, got, a0+uint16(i))
+		}
+		if i%2 == 0 {
+			continue // to hostC only every other round
+		}
+		if got := send(hostC, Header{}); got != c0+uint16(i+1)/2 {
+			t.Fatalf("datagram %d to %v: id %d, want %d", (i+1)/2, hostC, got, c0+uint16(i+1)/2)
+		}
+	}
+	if got := send(hostA, Header{HasID: true, ID: 4242}); got != 4242 {
+		t.Fatalf("HasID: id %d on the wire, want 4242", got)
+	}
+	if got := send(hostA, Header{}); got != a0+6 {
+		t.Fatalf("after a HasID datagram: id %d, want %d (the counter untouched)", got, a0+6)
+	}
+	// Another key, other numbers: the counters start where the key says.
+	l2 := New(Config{IDKey: 12345})
+	wl2 := &wireLink{mtu: 1500}
+	l2.AddInterface("t0", wl2, prefix)
+	b := buf.From(buf.Headroom, []byte("id"))
+	defer b.Release()
+	if err := l2.Send(epoch, b, Header{Dst: hostA, Protocol: 253}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wire.IPv4(wl2.take()[0]).ID(); got == a0 {
+		t.Fatalf("keys 100 and 12345 start the counter to %v at the same id %d", hostA, got)
+	}
+}

@@ -98,6 +98,12 @@ type Header struct {
 	TTL          uint8 // 0 means DefaultTTL
 	TOS          uint8
 	DontFragment bool
+	// HasID says the sender chose ID: a connected socket numbers its own
+	// datagrams (RFC 6864 §4.1, Linux's inet_id), so one flow's IDs never
+	// depend on what other flows send. Otherwise the layer takes the next
+	// value of the counter for the destination.
+	HasID bool
+	ID    uint16
 }
 
 // Layer is one host's IPv4 layer.
@@ -110,7 +116,8 @@ type Layer struct {
 	handlers [256]Handler
 	rawTap   RawTap
 
-	nextID  uint16
+	ids     [idBuckets]uint16 // identification counters, by idBucket
+	idKey   uint64
 	reasm   reassembler
 	limiter tokenBucket
 
@@ -122,7 +129,10 @@ type Layer struct {
 
 // Config tunes a Layer.
 type Config struct {
-	// FirstID seeds the identification counter (randomise it).
+	// IDKey keys the choice and the starting values of the
+	// identification counters (randomise it); zero derives one from
+	// FirstID.
+	IDKey   uint64
 	FirstID uint16
 	// Reassembly bounds; zero picks the defaults.
 	ReasmTimeout     time.Duration // default 30 s (RFC 791's upper bound, as Linux)
@@ -136,7 +146,13 @@ type Config struct {
 
 // New returns an IPv4 layer.
 func New(cfg Config) *Layer {
-	l := &Layer{nextID: cfg.FirstID}
+	l := &Layer{idKey: cfg.IDKey}
+	if l.idKey == 0 {
+		l.idKey = mix64(uint64(cfg.FirstID) | 1<<32)
+	}
+	for i := range l.ids {
+		l.ids[i] = uint16(mix64(l.idKey + uint64(i)))
+	}
 	l.reasm.init(cfg)
 	rate, burst := cfg.ICMPRatePerSec, cfg.ICMPRateBurst
 	if rate == 0 {

@@ -1,6 +1,7 @@
 package ip
 
 import (
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -36,11 +37,14 @@ func (l *Layer) send(now time.Time, b *buf.Buffer, hdr Header) error {
 		l.Stats.OutDiscards++
 		return syscall.EMSGSIZE
 	}
+	id := hdr.ID
+	if !hdr.HasID {
+		id = l.nextID(hdr.Src, hdr.Dst, hdr.Protocol)
+	}
 	rep := wire.IPv4Repr{
-		TOS: hdr.TOS, ID: l.nextID, DontFragment: hdr.DontFragment, TTL: ttl,
+		TOS: hdr.TOS, ID: id, DontFragment: hdr.DontFragment, TTL: ttl,
 		Protocol: hdr.Protocol, Src: hdr.Src, Dst: hdr.Dst, PayloadLen: b.Len(),
 	}
-	l.nextID++
 	rep.Emit(b.Prepend(rep.HeaderLen()))
 	pkt := b.Bytes()
 	if r.Iface == nil {
@@ -72,12 +76,15 @@ func (l *Layer) SendRaw(now time.Time, pkt []byte) error {
 		l.Stats.OutNoRoutes++
 		return err
 	}
-	if h.ID() == 0 {
-		h.SetID(l.nextID)
-		l.nextID++
-	}
 	if h.Src().IsUnspecified() {
 		h.SetSrc(src)
+	}
+	if h.ID() == 0 {
+		id := l.nextID(h.Src(), h.Dst(), h.Protocol())
+		if id == 0 {
+			id = l.nextID(h.Src(), h.Dst(), h.Protocol()) // zero asks for one
+		}
+		h.SetID(id)
 	}
 	h.UpdateChecksum()
 	if r.Iface == nil {
@@ -149,4 +156,42 @@ func (l *Layer) write(ifc *Interface, pkt []byte) error {
 		l.Stats.OutDiscards++
 	}
 	return err
+}
+
+// idBuckets is how many identification counters a layer keeps. A keyed
+// hash of source, destination and protocol picks the counter: per-
+// destination counters (RFC 7739 §5.3, Linux's ip_idents) do not reveal
+// to one peer how much the host sends to others, and keep unrelated
+// flows' IDs apart.
+const idBuckets = 256
+
+// nextID takes the next identification for a datagram from src to dst.
+func (l *Layer) nextID(src, dst netip.Addr, proto uint8) uint16 {
+	s, d := src.As4(), dst.As4()
+	k := uint64(s[0])<<24 | uint64(s[1])<<16 | uint64(s[2])<<8 | uint64(s[3])
+	k = k<<32 | uint64(d[0])<<24 | uint64(d[1])<<16 | uint64(d[2])<<8 | uint64(d[3])
+	i := mix64(k^l.idKey+uint64(proto)) % idBuckets
+	id := l.ids[i]
+	l.ids[i]++
+	return id
+}
+
+// FlowID is where a connected socket from src to dst starts numbering its
+// datagrams: a keyed hash of the flow, so that it is unpredictable to
+// others but the same in every run with the same key.
+func (l *Layer) FlowID(src, dst netip.AddrPort, proto uint8) uint16 {
+	s, d := src.Addr().As4(), dst.Addr().As4()
+	k := uint64(s[0])<<24 | uint64(s[1])<<16 | uint64(s[2])<<8 | uint64(s[3])
+	k = k<<32 | uint64(d[0])<<24 | uint64(d[1])<<16 | uint64(d[2])<<8 | uint64(d[3])
+	p := uint64(src.Port())<<24 | uint64(dst.Port())<<8 | uint64(proto)
+	return uint16(mix64(mix64(k^l.idKey) ^ p))
+}
+
+// mix64 is SplitMix64's finaliser: a fast bijective scramble, keyed by
+// what the caller adds in.
+func mix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }

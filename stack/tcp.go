@@ -200,7 +200,8 @@ func (o tcpOutput) SendSegment(local, remote netip.AddrPort, seg *tcp.Segment) {
 	r.Emit(b.Bytes(), len(seg.Payload), local.Addr(), remote.Addr())
 	// Path MTU discovery (RFC 1191) needs DF; segments fit the MSS
 	// chosen from the route, so they never need fragmenting.
-	s.ip.Send(s.tcp.now, b, ip.Header{Src: local.Addr(), Dst: remote.Addr(), Protocol: wire.ProtoTCP, DontFragment: true})
+	s.ip.Send(s.tcp.now, b, ip.Header{Src: local.Addr(), Dst: remote.Addr(), Protocol: wire.ProtoTCP, DontFragment: true,
+		HasID: true, ID: seg.IPID})
 	b.Release()
 }
 

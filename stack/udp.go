@@ -27,6 +27,7 @@ type UDPSocket struct {
 	b      *port.Binding // nil until bound (explicitly or on first send)
 	closed bool
 	cb     callbacks
+	ipIDs  uint16 // datagrams sent to the connected peer (IPv4 identification)
 }
 
 // UDPOptions configures a datagram socket.
@@ -219,7 +220,14 @@ func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 	b := buf.From(buf.Headroom, p)
 	defer b.Release()
 	udp.Encode(b, netip.AddrPortFrom(src, local.Port()), dst)
-	if err := s.ip.Send(s.clk.Now(), b, ip.Header{Src: src, Dst: dst.Addr(), Protocol: uint8(port.UDP)}); err != nil {
+	hdr := ip.Header{Src: src, Dst: dst.Addr(), Protocol: uint8(port.UDP)}
+	if dst == u.b.Remote() {
+		// A connected socket numbers its own datagrams (RFC 6864 §4.1,
+		// Linux's inet_id): its IDs do not depend on other sockets.
+		hdr.HasID, hdr.ID = true, s.ip.FlowID(netip.AddrPortFrom(src, local.Port()), dst, hdr.Protocol)+u.ipIDs
+		u.ipIDs++
+	}
+	if err := s.ip.Send(s.clk.Now(), b, hdr); err != nil {
 		s.udp.stats.SndbufErrors++
 		return err
 	}

@@ -88,7 +88,8 @@ type Conn struct {
 	backoff  uint8 // consecutive retransmission timeouts
 	probes   uint8 // unanswered zero-window or keep-alive probes
 	dupAcks  uint8
-	quick    uint8 // quick ACKs left
+	quick    uint8  // quick ACKs left
+	ipID     uint16 // segments emitted: the IPv4 identification counts from the ISS
 }
 
 type connFlags uint32

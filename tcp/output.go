@@ -37,6 +37,8 @@ func (c *Conn) emit(now tick, flags wire.TCPFlags, sq seq.Value, payload []byte)
 		c.cfg.Stats.OutRsts++
 	}
 	c.cfg.Stats.OutSegs++
+	s.IPID = uint16(c.iss) ^ uint16(c.iss>>16) + c.ipID
+	c.ipID++
 	c.out.SendSegment(c.local, c.remote, s)
 	s.Payload = nil
 }

@@ -15,6 +15,13 @@ type Segment struct {
 	Flags    wire.TCPFlags
 	Window   uint16 // as on the wire: unscaled
 	Options  wire.TCPOptions
+	// IPID is the IPv4 identification for the datagram carrying the
+	// segment. A connection numbers its own datagrams from a value taken
+	// from its ISS (per flow, RFC 6864 §4.1, as Linux's inet_id), so its IDs
+	// do not depend on what other connections send; segments sent without
+	// a connection (RSTs to closed ports, SYN cookies) have 0, which RFC
+	// 6864 §4.2 allows for atomic datagrams.
+	IPID uint16
 	// Payload is valid only during the call that carries the segment:
 	// the core copies what it keeps, and an Output must not retain it.
 	Payload []byte
