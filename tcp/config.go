@@ -113,13 +113,14 @@ type Config struct {
 }
 
 // DefaultConfig returns a new Config with the Linux profile: everything
-// above at its default, timestamps and SYN cookies on, window scale 8,
-// SACK not offered.
+// above at its default; timestamps, SACK and SYN cookies on; window scale
+// 8.
 func DefaultConfig() *Config {
 	return &Config{
-		WindowScale: 8,
-		Timestamps:  true,
-		SynCookies:  true,
+		WindowScale:   8,
+		Timestamps:    true,
+		SACKPermitted: true,
+		SynCookies:    true,
 	}
 }
 

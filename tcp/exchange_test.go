@@ -110,15 +110,15 @@ func TestExchange_RFC9293_Figure6_ThreeWayHandshake(t *testing.T) {
 }
 
 func TestExchange_RFC9293_Figure6_Options(t *testing.T) {
-	// The SYN offers MSS, window scale and timestamps (the Linux profile,
-	// SACK not offered); the SYN-ACK answers only what the SYN offered.
+	// The SYN offers MSS, SACK-permitted, window scale and timestamps (the
+	// Linux profile); the SYN-ACK answers only what the SYN offered.
 	cfg := testConfig()
 	cfg.Timestamps = true
 	h := newHarness(t, cfg)
 	a := Connect(h.now, cfg, addrA, addrB, 1460, h.rec)
 	syn := h.rec.take()[0].seg
 	o := syn.Options
-	if o.MSS != 1460 || !o.HasWindowScale || o.WindowScale != 8 || !o.HasTimestamp || o.TSEcr != 0 || o.SACKPermitted {
+	if o.MSS != 1460 || !o.HasWindowScale || o.WindowScale != 8 || !o.HasTimestamp || o.TSEcr != 0 || !o.SACKPermitted {
 		t.Fatalf("SYN options %+v", o)
 	}
 	if syn.Window != 65535 {
@@ -146,7 +146,7 @@ func TestExchange_RFC9293_Figure6_Options(t *testing.T) {
 	if ack.Window != uint16(cfg.RcvBuf>>8) {
 		t.Fatalf("ACK window %d, want %d (scaled by 8)", ack.Window, cfg.RcvBuf>>8)
 	}
-	if in := a.Info(); in.SndMSS != 1448 || in.SndWScale != 7 || in.RcvWScale != 8 || !in.Timestamps {
+	if in := a.Info(); in.SndMSS != 1448 || in.SndWScale != 7 || in.RcvWScale != 8 || !in.Timestamps || in.SACK {
 		t.Fatalf("active info %+v", in)
 	}
 }

@@ -89,8 +89,8 @@ func TestRFC5961_OutOfWindowPureACKsRateLimited(t *testing.T) {
 	h.expect("<SEQ=100><ACK=300><CTL=ACK>")
 	h.in(a, "<SEQ=900000><ACK=100><CTL=ACK>")
 	h.expect()
-	h.in(a, "<SEQ=200><ACK=100><CTL=ACK><DATA=50>") // old data
-	h.expect("<SEQ=100><ACK=300><CTL=ACK>")
+	h.in(a, "<SEQ=200><ACK=100><CTL=ACK><DATA=50>") // old data, D-SACKed
+	h.expect("<SEQ=100><ACK=300><CTL=ACK><SACK=200-250>")
 	h.in(a, "<SEQ=200><ACK=100><CTL=ACK><DATA=50>")
-	h.expect("<SEQ=100><ACK=300><CTL=ACK>")
+	h.expect("<SEQ=100><ACK=300><CTL=ACK><SACK=200-250>")
 }

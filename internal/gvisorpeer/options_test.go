@@ -83,8 +83,8 @@ func synsIn(t *testing.T, capture []byte) []synOpts {
 // on a link of MTU 1500, as an independent decoder reads the capture:
 // MSS 1460 (RFC 9293 §3.7.1, RFC 6691: the link's MTU less 40 bytes of
 // IPv4 and TCP headers), window scale and timestamps (RFC 7323), and
-// SACK-permitted never from berth, which does not act on SACK blocks —
-// not even in answer to gVisor's offer (RFC 2018 §2: only if both offer).
+// SACK-permitted (RFC 2018 §2), which berth offers and answers as Linux
+// does.
 func TestHandshake_Options(t *testing.T) {
 	wantMSS := mem.DefaultMTU - 40
 	for _, tc := range []struct {
@@ -135,8 +135,8 @@ func TestHandshake_Options(t *testing.T) {
 			if gvSYN.mss != wantMSS {
 				t.Errorf("gVisor's MSS %d, want %d: is the bridge's MTU wrong?", gvSYN.mss, wantMSS)
 			}
-			if berthSYN.wscale < 0 || !berthSYN.ts || berthSYN.sackOK {
-				t.Errorf("berth's %v: want window scale and timestamps, no SACK-permitted", berthSYN)
+			if berthSYN.wscale < 0 || !berthSYN.ts || !berthSYN.sackOK {
+				t.Errorf("berth's %v: want window scale, timestamps and SACK-permitted", berthSYN)
 			}
 			if gvSYN.wscale < 0 || !gvSYN.ts {
 				t.Errorf("gVisor's %v: window scale and timestamps not negotiated", gvSYN)

@@ -58,9 +58,8 @@ func tcpInfoOf(t *testing.T, c *net.TCPConn) kernelTCPInfo {
 // The options berth and the kernel negotiate, in a capture of one
 // connection each way at MTU 1500: both ends advertise MSS 1460 (RFC 6691:
 // the MTU less 40), both offer window scaling and timestamps (RFC 7323),
-// so both are on; the kernel offers SACK-permitted, and berth, which does
-// not act on SACK blocks yet, neither offers nor accepts it (unless its
-// default configuration turns it on). The kernel's own TCP_INFO and
+// so both are on; both offer SACK-permitted (RFC 2018), so SACK is on as
+// far as berth's default configuration offers it. The kernel's own TCP_INFO and
 // berth's Info must agree with the capture.
 func TestNegotiatedOptions(t *testing.T) {
 	ns := netns.New(t)
