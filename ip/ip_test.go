@@ -500,3 +500,35 @@ func TestIdentificationPerDestination(t *testing.T) {
 		t.Fatalf("keys 100 and 12345 start the counter to %v at the same id %d", hostA, got)
 	}
 }
+
+// A learned path MTU holds for PMTUExpiry, never raises the interface's,
+// and the table stays bounded.
+func TestLearnPathMTU(t *testing.T) {
+	l, _, _ := newLayer(t, 1500)
+	if got := l.PathMTU(epoch, hostA); got != 1500 {
+		t.Fatalf("PathMTU %d before any news, want the link's 1500", got)
+	}
+	l.LearnPathMTU(epoch, hostA, 1000)
+	l.LearnPathMTU(epoch, netip.MustParseAddr("198.18.0.9"), 9000)
+	for _, tc := range []struct {
+		at   time.Duration
+		dst  netip.Addr
+		want int
+	}{
+		{0, hostA, 1000},
+		{0, netip.MustParseAddr("198.18.0.9"), 1500}, // learning cannot raise it
+		{0, netip.MustParseAddr("198.18.0.10"), 1500},
+		{PMTUExpiry - time.Second, hostA, 1000},
+		{PMTUExpiry, hostA, 1500}, // expired: try the link's MTU again
+	} {
+		if got := l.PathMTU(epoch.Add(tc.at), tc.dst); got != tc.want {
+			t.Fatalf("PathMTU(%v) at +%v = %d, want %d", tc.dst, tc.at, got, tc.want)
+		}
+	}
+	for i := range 3 * maxPMTUEntries {
+		l.LearnPathMTU(epoch, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 1200)
+	}
+	if n := len(l.pmtu); n > maxPMTUEntries {
+		t.Fatalf("%d destinations remembered, bound %d", n, maxPMTUEntries)
+	}
+}

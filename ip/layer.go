@@ -117,6 +117,7 @@ type Layer struct {
 	rawTap   RawTap
 
 	ids     [idBuckets]uint16 // identification counters, by idBucket
+	pmtu    map[netip.Addr]pmtuEntry
 	idKey   uint64
 	reasm   reassembler
 	limiter tokenBucket
@@ -248,11 +249,59 @@ func (l *Layer) LocalMTU(a netip.Addr) int {
 	return 65535
 }
 
-// PathMTU is the largest datagram that goes to dst unfragmented.
-func (l *Layer) PathMTU(dst netip.Addr) int {
+// PathMTU is the largest datagram that goes to dst unfragmented: the
+// MTU of the interface that reaches it, or less where "fragmentation
+// needed" said so (LearnPathMTU) and the news is not yet PMTUExpiry old.
+func (l *Layer) PathMTU(now time.Time, dst netip.Addr) int {
 	r, _, err := l.Route(dst)
 	if err != nil || r.Iface == nil {
 		return 65535
 	}
-	return r.Iface.MTU()
+	mtu := r.Iface.MTU()
+	if e, ok := l.pmtu[dst]; ok {
+		if now.Before(e.until) {
+			return min(mtu, e.mtu)
+		}
+		delete(l.pmtu, dst)
+	}
+	return mtu
+}
+
+// PMTUExpiry is how long a learned path MTU holds before datagrams to the
+// destination try the link's MTU again (RFC 1191 §6.3 suggests 10
+// minutes; Linux's mtu_expires is 600 s).
+const PMTUExpiry = 10 * time.Minute
+
+// maxPMTUEntries bounds the destinations whose path MTU a layer remembers:
+// forged messages cannot grow the table without end.
+const maxPMTUEntries = 4096
+
+type pmtuEntry struct {
+	mtu   int
+	until time.Time
+}
+
+// LearnPathMTU records that datagrams to dst must be at most mtu bytes,
+// for PMTUExpiry (RFC 1191 §6.3). A transport calls it once it has checked
+// that the "fragmentation needed" message quotes something it sent (for
+// TCP, a sequence number in flight: RFC 5927 §4.1). A full table forgets
+// the entries that have expired, or else one at random.
+func (l *Layer) LearnPathMTU(now time.Time, dst netip.Addr, mtu int) {
+	if l.pmtu == nil {
+		l.pmtu = make(map[netip.Addr]pmtuEntry)
+	}
+	if _, ok := l.pmtu[dst]; !ok && len(l.pmtu) >= maxPMTUEntries {
+		for a, e := range l.pmtu {
+			if !now.Before(e.until) {
+				delete(l.pmtu, a)
+			}
+		}
+		for a := range l.pmtu {
+			if len(l.pmtu) < maxPMTUEntries {
+				break
+			}
+			delete(l.pmtu, a)
+		}
+	}
+	l.pmtu[dst] = pmtuEntry{mtu: mtu, until: now.Add(PMTUExpiry)}
 }

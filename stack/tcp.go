@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"syscall"
 	"time"
@@ -94,7 +95,7 @@ type TCPListener struct {
 // mssFor is the MSS to advertise toward dst (RFC 6691: the route's MTU less
 // the fixed IPv4 and TCP headers).
 func (s *Stack) mssFor(dst netip.Addr) int {
-	return s.ip.PathMTU(dst) - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
+	return s.ip.PathMTU(s.clk.Now(), dst) - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
 }
 
 // DialTCP starts connecting to remote and returns at once, in SYN-SENT.
@@ -256,10 +257,40 @@ func (h tcpHandler) HandlePacket(p *ip.Packet) {
 	}
 }
 
-// HandleError passes ICMP errors to the connection that sent the quoted
-// segment. The core does not act on soft errors yet (RFC 5461): only the
-// counters see them.
-func (h tcpHandler) HandleError(e *ip.ICMPError) {}
+// HandleError passes an ICMP error to the connection that sent the quoted
+// segment (RFC 1122 §4.2.3.9); the core checks the quoted sequence number
+// and decides (tcp.Conn.HandleICMP). Errors for no connection are dropped.
+func (h tcpHandler) HandleError(e *ip.ICMPError) {
+	s := h.s
+	if len(e.OrigPayload) < 8 { // ports and sequence number (RFC 792's 64 bits)
+		return
+	}
+	local := netip.AddrPortFrom(e.Original.Src(), binary.BigEndian.Uint16(e.OrigPayload[0:]))
+	remote := netip.AddrPortFrom(e.Original.Dst(), binary.BigEndian.Uint16(e.OrigPayload[2:]))
+	tc, ok := s.ports.Lookup(port.TCP, local, remote).(*TCPConn)
+	if !ok || tc.b.Remote() != remote {
+		return
+	}
+	unreach := e.Type == wire.ICMPv4DestUnreachable
+	s.tcp.now = e.Now
+	te := tcp.ICMPError{
+		Seq:         seq.Value(binary.BigEndian.Uint32(e.OrigPayload[4:])),
+		Errno:       e.Errno(),
+		FragNeeded:  unreach && e.Code == wire.ICMPv4FragNeeded,
+		PathMTU:     int(e.MTU),
+		DatagramLen: e.Original.TotalLen(),
+		Hard: e.Type == wire.ICMPv4TimeExceeded || e.Type == wire.ICMPv4ParamProblem ||
+			unreach && (e.Code == wire.ICMPv4NetUnreachable || e.Code == wire.ICMPv4HostUnreachable),
+	}
+	if tc.c.HandleICMP(e.Now, te) {
+		if te.FragNeeded {
+			// A connection in flight vouched for the message: later
+			// connections to the host start at the path's MTU.
+			s.ip.LearnPathMTU(e.Now, remote.Addr(), te.NextHopMTU())
+		}
+		s.tcpAfter(tc)
+	}
+}
 
 func (s *Stack) listenerInput(l *TCPListener, now time.Time, local, remote netip.AddrPort, seg *tcp.Segment) {
 	nc := l.l.Input(now, remote, local, seg)

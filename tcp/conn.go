@@ -90,6 +90,7 @@ type Conn struct {
 	dupAcks  uint8
 	quick    uint8  // quick ACKs left
 	ipID     uint16 // segments emitted: the IPv4 identification counts from the ISS
+	softErr  uint8  // errno of the last soft ICMP error, reported on a timeout
 }
 
 type connFlags uint32
@@ -275,6 +276,16 @@ func (c *Conn) rcvWnd() seq.Size {
 		return 0
 	}
 	return c.rcvAdv.Sub(c.rcvNxt)
+}
+
+// timeoutErr is what a connection that gave up retransmitting reports: the
+// last soft ICMP error it heard of (a route that went away shows as
+// EHOSTUNREACH, not as a timeout), else ETIMEDOUT, as Linux's tcp_write_err.
+func (c *Conn) timeoutErr() syscall.Errno {
+	if c.softErr != 0 {
+		return syscall.Errno(c.softErr)
+	}
+	return syscall.ETIMEDOUT
 }
 
 // close ends the connection: CLOSED, timers off, buffers back to the pool.

@@ -40,6 +40,7 @@
 //	ack.go         ACK processing, RTT estimation, fast retransmit, NewReno
 //	sack.go        SACK blocks and D-SACKs sent; the scoreboard and RFC 6675 recovery
 //	tlp.go         tail loss probes (RFC 8985 §7)
+//	icmp.go        ICMP errors: path MTU discovery (RFC 1191), hard and soft errors (RFC 5927)
 //	output.go      sending: windows, Nagle, SWS avoidance, options
 //	timers.go      Tick and Deadline: retransmission, persist, keep-alive, TIME-WAIT
 //	api.go         the application's calls and Info
@@ -56,5 +57,7 @@
 // SACKed segments and probes tails, as RFC 6675 and §7 describe), PRR
 // (RFC 6937), F-RTO and undoing spurious recoveries, ECN (RFC 3168),
 // urgent data (URG is ignored and urgent bytes are delivered inline), TCP
-// Fast Open.
+// Fast Open, packetization-layer path MTU discovery for black holes that
+// send no ICMP (RFC 4821), undoing a backoff on unreachable errors (RFC
+// 6069).
 package tcp

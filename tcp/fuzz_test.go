@@ -3,6 +3,7 @@ package tcp
 import (
 	"bytes"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -315,5 +316,71 @@ func FuzzSACKScoreboard(f *testing.F) {
 		}
 		h.advance(time.Hour, c)
 		check()
+	})
+}
+
+// FuzzICMPErrors throws ICMP errors with arbitrary quoted sequence numbers,
+// MTUs and lengths at a connection with data in flight, with ACKs, writes
+// and time in between: the MSS never drops below what MinPathMTU allows,
+// the invariants hold, and nothing panics.
+func FuzzICMPErrors(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 3, 232, 5, 220, 0})                            // frag needed, MTU 1000
+	f.Add([]byte{1, 0, 0, 0, 0, 5, 220, 1, 0, 0, 0, 0, 0, 0, 0, 2})      // no MTU, then an ACK
+	f.Add([]byte{2, 0, 5, 0, 0, 0, 0, 3, 3, 0x80, 0, 0, 0, 0, 0, 0})     // soft error, then time
+	f.Add([]byte{1, 0xff, 0xff, 0, 100, 0, 40, 4, 1, 0, 1, 0, 68, 0, 0}) // out of window, tiny MTU
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := testConfig()
+		cfg.Timestamps = len(data)%2 == 1
+		cfg.Retries = 3
+		h := newHarness(t, cfg)
+		var c *Conn
+		if cfg.Timestamps {
+			c = h.establishTS()
+		} else {
+			c = h.establish()
+		}
+		c.Write(h.now, make([]byte, 20000))
+		h.rec.take()
+		floor := MinPathMTU - 40 - 12
+		for len(data) >= 8 {
+			b := data[:8]
+			data = data[8:]
+			e := ICMPError{
+				Seq:         c.sndUna + seq.Value(int32(int16(uint16(b[1])<<8|uint16(b[2])))),
+				Errno:       syscall.Errno(b[0] >> 2),
+				FragNeeded:  b[0]&1 != 0,
+				Hard:        b[0]&2 != 0,
+				PathMTU:     int(b[3])<<8 | int(b[4]),
+				DatagramLen: int(b[5])<<8 | int(b[6]),
+			}
+			c.HandleICMP(h.now, e)
+			switch b[7] % 4 {
+			case 0:
+				h.advance(time.Duration(b[7])*10*time.Millisecond, c)
+			case 1:
+				c.Write(h.now, make([]byte, int(b[7])*50))
+			case 2:
+				ack := Segment{Seq: c.rcvNxt, Ack: c.sndUna.Add(seq.Size(b[7]) * 100), Flags: wire.FlagACK, Window: 1000}
+				if ack.Ack.GreaterThan(c.sndMax) {
+					ack.Ack = c.sndMax
+				}
+				c.Input(h.now, &ack)
+			}
+			for _, s := range h.rec.take() {
+				if len(s.seg.Payload) > int(c.sndMSS) {
+					t.Fatalf("a %d-byte segment with an MSS of %d", len(s.seg.Payload), c.sndMSS)
+				}
+			}
+			if c.State() != StateClosed && int(c.sndMSS) < floor {
+				t.Fatalf("MSS %d, under the floor %d", c.sndMSS, floor)
+			}
+			if err := c.invariants(); err != nil {
+				t.Fatalf("%v: %v", c.State(), err)
+			}
+		}
+		h.advance(time.Hour, c)
+		if err := c.invariants(); err != nil {
+			t.Fatal(err)
+		}
 	})
 }

@@ -45,4 +45,6 @@ type Stats struct {
 	LostRetransmits     uint64 // retransmissions found lost by the SACKs of later data
 	DSACKsReceived      uint64 // D-SACK blocks received (RFC 2883)
 	SACKReneging        uint64 // peers found to have dropped data they had SACKed
+	OutOfWindowICMPs    uint64 // ICMP errors quoting no segment in flight (RFC 5927 §4.1)
+	PMTUReductions      uint64 // MSS lowered by "fragmentation needed" (RFC 1191)
 }

@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"syscall"
 	"time"
 
 	"berth/seq"
@@ -116,7 +115,7 @@ func (c *Conn) onRetransmitTimer(now tick) {
 		}
 		if int(c.backoff) >= limit || c.userTimeoutExpired(now, c.rtxStart) {
 			c.cfg.Stats.AbortOnTimeout++
-			c.close(syscall.ETIMEDOUT)
+			c.close(c.timeoutErr())
 			return
 		}
 		c.backoff++
@@ -139,7 +138,7 @@ func (c *Conn) onRetransmitTimer(now tick) {
 	// Retransmission timeout (RFC 6298 §5.4-5.6, RFC 5681 §3.1).
 	if c.userTimeoutExpired(now, c.rtxStart) || int(c.backoff) >= c.cfg.Retries {
 		c.cfg.Stats.AbortOnTimeout++
-		c.close(syscall.ETIMEDOUT)
+		c.close(c.timeoutErr())
 		return
 	}
 	c.cfg.Stats.Timeouts++
@@ -180,7 +179,7 @@ func (c *Conn) onPersist(now tick) {
 	}
 	if c.userTimeoutExpired(now, c.lastRecv) || int(c.probes) >= c.cfg.Retries {
 		c.cfg.Stats.AbortOnTimeout++
-		c.close(syscall.ETIMEDOUT)
+		c.close(c.timeoutErr())
 		return
 	}
 	if c.probes < 255 {
@@ -243,7 +242,7 @@ func (c *Conn) onKeepalive(now tick) {
 	if int(c.probes) >= c.keepCount() {
 		c.cfg.Stats.AbortOnTimeout++
 		c.emitReset(now)
-		c.close(syscall.ETIMEDOUT)
+		c.close(c.timeoutErr())
 		return
 	}
 	c.probes++

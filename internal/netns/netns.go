@@ -23,6 +23,10 @@ var (
 	KernelAddr = netip.MustParsePrefix("198.18.0.1/24")
 	// BerthAddr is the address a berth host on the TUN link should use.
 	BerthAddr = netip.MustParsePrefix("198.18.0.2/24")
+	// RouterAddr and BehindAddr are the ends of the veth pair NS.Behind
+	// makes: the first namespace's, and the namespace behind it.
+	RouterAddr = netip.MustParsePrefix("198.18.1.1/24")
+	BehindAddr = netip.MustParsePrefix("198.18.1.2/24")
 )
 
 // DefaultDev is the TUN device's name inside the namespace.

@@ -81,6 +81,48 @@ func New(t testing.TB, opts ...Option) *NS {
 	return ns
 }
 
+// Behind makes a second namespace reached through this one, as a host
+// behind a router: a veth pair whose router end has the given MTU (the far
+// end keeps 1500, so the host behind advertises a full-sized MSS and the
+// narrow hop sits in the middle of the path), RouterAddr in ns and
+// BehindAddr in the new namespace, ns forwarding
+// between its TUN and the veth, and the new namespace's default route
+// back through RouterAddr. berth reaches BehindAddr with KernelAddr as its
+// gateway. A path MTU below berth's link MTU makes ns a router that
+// answers berth's full-sized DF packets with "fragmentation needed".
+// The new namespace has no TUN (Link is nil) and goes away with the test.
+func (ns *NS) Behind(t testing.TB, mtu int) *NS {
+	t.Helper()
+	var r [4]byte
+	rand.Read(r[:])
+	b := &NS{name: "berth-test-" + hex.EncodeToString(r[:])}
+	if out, err := exec.Command("ip", "netns", "add", b.name).CombinedOutput(); err != nil {
+		t.Fatalf("netns: ip netns add %s: %v\n%s", b.name, err, out)
+	}
+	t.Cleanup(func() { b.cleanup(t) })
+	m := fmt.Sprint(mtu)
+	for _, args := range [][]string{
+		{"-n", ns.name, "link", "add", "vrouter", "mtu", m, "type", "veth", "peer", "name", "vbehind", "netns", b.name},
+		{"-n", ns.name, "addr", "add", RouterAddr.String(), "dev", "vrouter"},
+		{"-n", ns.name, "link", "set", "vrouter", "up"},
+		{"-n", b.name, "link", "set", "lo", "up"},
+		{"-n", b.name, "addr", "add", BehindAddr.String(), "dev", "vbehind"},
+		{"-n", b.name, "link", "set", "vbehind", "up"},
+		{"-n", b.name, "route", "add", "default", "via", RouterAddr.Addr().String()},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("netns: ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	err := ns.Do(func() error {
+		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0)
+	})
+	if err != nil {
+		t.Fatalf("netns: forwarding in %s: %v", ns.name, err)
+	}
+	return b
+}
+
 // Do runs f on an OS thread that has entered the namespace, for whatever
 // binds to the namespace current when it is made: opening a TUN device,
 // creating a socket, writing /proc/sys/net. f must not start goroutines

@@ -27,3 +27,10 @@ func (ns *NS) Run(ctx context.Context, name string, args ...string) ([]byte, err
 
 // Start is unavailable off Linux.
 func (ns *NS) Start(name string, args ...string) (*Proc, error) { return nil, errNotLinux }
+
+// Behind skips the test: network namespaces are Linux's.
+func (ns *NS) Behind(t testing.TB, mtu int) *NS {
+	t.Helper()
+	t.Skip("netns: network namespaces need Linux")
+	return nil
+}
