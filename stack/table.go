@@ -21,12 +21,14 @@ type SocketInfo struct {
 	PID                  int            // the OS process that hosts this stack
 	RecvQ                int            // bytes waiting to be read
 	SendQ                int            // bytes waiting to be sent or acknowledged
-	RxPackets, TxPackets uint64
-	Drops                uint64 // arrivals dropped on a full receive queue
+	RxPackets, TxPackets uint64         // datagrams, or TCP segments (retransmissions too)
+	RxBytes, TxBytes     uint64         // TCP only: payload received in order, and acknowledged by the peer
+	Drops                uint64         // arrivals dropped on a full receive queue
 
 	// TCP only.
 	RTT, RTO       time.Duration
-	Cwnd, Ssthresh uint32
+	MSS            int    // payload bytes per segment sent
+	Cwnd, Ssthresh uint32 // bytes; Ssthresh is 1<<30 until the first loss
 	Retransmits    uint64
 }
 

@@ -635,6 +635,7 @@ func (s *Stack) tcpSockets(out *[]SocketInfo, pid int) {
 		in := tc.c.Info()
 		*out = append(*out, SocketInfo{ID: tc.id, Proto: "tcp", Protocol: 6, Local: tc.c.Local(), Remote: tc.c.Remote(),
 			State: in.State.String(), Owner: tc.owner, PID: pid, RecvQ: in.RecvQueue, SendQ: in.SendQueue,
-			RTT: in.RTT, RTO: in.RTO, Cwnd: in.Cwnd, Ssthresh: in.Ssthresh, Retransmits: uint64(in.Retransmits)})
+			RTT: in.RTT, RTO: in.RTO, MSS: in.SndMSS, Cwnd: in.Cwnd, Ssthresh: in.Ssthresh, Retransmits: uint64(in.Retransmits),
+			RxPackets: uint64(in.SegsIn), TxPackets: uint64(in.SegsOut), RxBytes: in.BytesReceived, TxBytes: in.BytesAcked})
 	}
 }

@@ -326,3 +326,54 @@ func TestTCPConnectionsFailWhenTheHostCloses(t *testing.T) {
 		t.Fatalf("state %v err %v", c.State(), c.Err())
 	}
 }
+
+// TestTCPSocketTableCounters: a TCP row counts segments both ways and the
+// bytes acknowledged and received, like ss -i's segs_out, segs_in,
+// bytes_acked and bytes_received, and gives the MSS its windows are in.
+func TestTCPSocketTableCounters(t *testing.T) {
+	la, lb := mem.Pair()
+	a, b := New(Options{Seed: 1}), New(Options{Seed: 2})
+	a.AddLink("", la, addrA)
+	b.AddLink("", lb, addrB)
+	defer a.Close()
+	defer b.Close()
+	l, _ := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), TCPOptions{})
+	defer l.Close()
+	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:80"), TCPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "handshake", 5*time.Second, func() bool { return c.State() == tcp.StateEstablished })
+	var s *TCPConn
+	waitFor(t, "accept", 5*time.Second, func() bool { s, _ = l.TryAccept(); return s != nil })
+	const n = 3000
+	if k, err := c.TryWrite(make([]byte, n)); k != n || err != nil {
+		t.Fatalf("TryWrite = %d, %v", k, err)
+	}
+	got := 0
+	buf := make([]byte, 4096)
+	waitFor(t, "data", 5*time.Second, func() bool {
+		k, _ := s.TryRead(buf)
+		got += k
+		return got == n
+	})
+	row := func(st *Stack, local netip.AddrPort) SocketInfo {
+		for _, r := range st.Sockets() {
+			if r.Proto == "tcp" && r.Local == local && r.Remote.IsValid() {
+				return r
+			}
+		}
+		t.Fatalf("no connection at %v in %+v", local, st.Sockets())
+		return SocketInfo{}
+	}
+	waitFor(t, "the ACK", 5*time.Second, func() bool { return row(a, c.LocalAddr()).TxBytes == n })
+	ra, rb := row(a, c.LocalAddr()), row(b, s.LocalAddr())
+	// Client: SYN, ACK, 3 data segments out (MSS 1448: 1500 less 40 and
+	// 12 of timestamps); the SYN-ACK and at least one ACK in.
+	if ra.MSS != 1448 || ra.TxPackets < 5 || ra.RxPackets < 2 || ra.TxBytes != n || ra.RxBytes != 0 {
+		t.Errorf("client row: MSS %d, tx %d pkt/%d B, rx %d pkt/%d B", ra.MSS, ra.TxPackets, ra.TxBytes, ra.RxPackets, ra.RxBytes)
+	}
+	if rb.RxBytes != n || rb.RxPackets < 4 || rb.TxPackets < 2 || rb.TxBytes != 0 {
+		t.Errorf("server row: tx %d pkt/%d B, rx %d pkt/%d B", rb.TxPackets, rb.TxBytes, rb.RxPackets, rb.RxBytes)
+	}
+}

@@ -111,6 +111,7 @@ func (c *Conn) ackNewData(now tick, s *Segment) {
 	}
 	flightBefore := c.sndNxt.Sub(c.sndUna)
 	c.sndBuf.discard(int(data))
+	c.bytesAcked += uint64(data)
 	c.sndUna = ack
 	if c.sack != nil {
 		c.sackAdvance()

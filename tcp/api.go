@@ -334,6 +334,12 @@ type Info struct {
 	Timestamps, SACK bool
 	SndWnd, RcvWnd   uint32
 	Congestion       string
+	// Segments in and out (retransmissions too) and payload bytes the
+	// peer acknowledged and we received in order, over the connection's
+	// life (Linux's tcpi_segs_in, _segs_out, _bytes_acked,
+	// _bytes_received).
+	SegsIn, SegsOut           uint32
+	BytesAcked, BytesReceived uint64
 }
 
 // Info returns the connection's current numbers.
@@ -348,6 +354,8 @@ func (c *Conn) Info() Info {
 		Timestamps: c.has(fTimestamps), SACK: c.has(fSACK),
 		SndWnd: c.sndWnd, RcvWnd: uint32(c.rcvWnd()),
 		Congestion: c.cc.Name(),
+		SegsIn:     c.segsIn, SegsOut: c.segsOut,
+		BytesAcked: c.bytesAcked, BytesReceived: c.bytesReceived,
 	}
 	if c.state.synchronized() {
 		in.Unacked = uint32(c.sndMax.Sub(c.sndUna))

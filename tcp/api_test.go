@@ -125,9 +125,16 @@ func TestAPI_InfoAndStats(t *testing.T) {
 		RTO: 220 * time.Millisecond, Cwnd: 10000, Ssthresh: maxCwnd,
 		SendQueue: 2500, Unacked: 2500, SndMSS: 1000, AdvMSS: 1460, RcvMSS: 536,
 		SndWScale: 6, RcvWScale: 8, SndWnd: 65535, RcvWnd: 256 << 10, Congestion: "newreno",
+		SegsIn: 1, SegsOut: 5, // SYN-ACK in; SYN, ACK and three data segments out
 	}
 	if in != want {
 		t.Fatalf("Info\n got %+v\nwant %+v", in, want)
+	}
+	// The peer acknowledges 1000 bytes with 300 of its own.
+	h.in(c, "<SEQ=301><ACK=1101><CTL=ACK><DATA=300>")
+	if in := c.Info(); in.SegsIn != 2 || in.BytesAcked != 1000 || in.BytesReceived != 300 {
+		t.Fatalf("after an ACK with data: SegsIn %d, BytesAcked %d, BytesReceived %d; want 2, 1000, 300",
+			in.SegsIn, in.BytesAcked, in.BytesReceived)
 	}
 	if got := c.State().String(); got != "ESTABLISHED" {
 		t.Fatal(got)

@@ -88,9 +88,13 @@ type Conn struct {
 	backoff  uint8 // consecutive retransmission timeouts
 	probes   uint8 // unanswered zero-window or keep-alive probes
 	dupAcks  uint8
-	quick    uint8  // quick ACKs left
-	ipID     uint16 // segments emitted: the IPv4 identification counts from the ISS
-	softErr  uint8  // errno of the last soft ICMP error, reported on a timeout
+	quick    uint8 // quick ACKs left
+	softErr  uint8 // errno of the last soft ICMP error, reported on a timeout
+
+	// Counters for Info (Linux's tcpi_segs_in, _segs_out, _bytes_acked,
+	// _bytes_received). segsOut also numbers the IPv4 datagrams.
+	segsIn, segsOut           uint32
+	bytesAcked, bytesReceived uint64
 }
 
 type connFlags uint32

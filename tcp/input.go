@@ -18,6 +18,7 @@ const pawsIdle = tick(24 * 24 * time.Hour)
 func (c *Conn) Input(now time.Time, seg *Segment) {
 	t := c.cfg.tick(now)
 	c.cfg.Stats.InSegs++
+	c.segsIn++
 	switch c.state {
 	case StateClosed, StateListen:
 		// No connection: the stack answers with RSTFor once it has

@@ -37,8 +37,8 @@ func (c *Conn) emit(now tick, flags wire.TCPFlags, sq seq.Value, payload []byte)
 		c.cfg.Stats.OutRsts++
 	}
 	c.cfg.Stats.OutSegs++
-	s.IPID = uint16(c.iss) ^ uint16(c.iss>>16) + c.ipID
-	c.ipID++
+	s.IPID = uint16(c.iss) ^ uint16(c.iss>>16) + uint16(c.segsOut)
+	c.segsOut++
 	c.out.SendSegment(c.local, c.remote, s)
 	s.Payload = nil
 }

@@ -326,6 +326,7 @@ func (c *Conn) processText(now tick, s *Segment) {
 		}
 	}
 	c.rcvBuf.commit(int(nxt.Sub(c.rcvNxt)))
+	c.bytesReceived += uint64(nxt.Sub(c.rcvNxt))
 	c.rcvNxt = nxt
 	c.events |= EventReadable
 	if filled {

@@ -181,14 +181,7 @@ func demoStory(n *sim.Network, c demoConfig, out io.Writer) error {
 	say("\n5. Which local endpoint talks which protocol to which remote endpoint (berth ss):")
 	for _, h := range []*sim.Host{web, laptop, db} {
 		say("host %s:", h.Name())
-		var rs []sstable.Row
-		for _, s := range h.Sockets() {
-			rs = append(rs, sstable.Row{Proto: s.Proto, Family: sstable.Inet, State: s.State, RecvQ: s.RecvQ, SendQ: s.SendQ,
-				Local: s.Local, Remote: s.Remote, Protocol: s.Protocol, Owner: s.Owner, PID: s.PID, ID: s.ID,
-				Service: s.Service, Suspicious: s.Suspicious})
-		}
-		sstable.Sort(rs)
-		sstable.WriteTable(out, rs)
+		sstable.WriteTable(out, rowsOf(h.Sockets()))
 	}
 	st := link.Stats()
 	say("\nlaptop<->web path: %d packets sent, %d delivered, %d lost, %d dropped by the partition", st.Sent, st.Delivered, st.Lost, st.Partitioned)

@@ -19,18 +19,30 @@ import (
 )
 
 // rows turns a host's socket table into printable rows.
-func rows(h *berth.Host) []sstable.Row {
+func rows(h *berth.Host) []sstable.Row { return rowsOf(h.Sockets()) }
+
+// rowsOf turns socket table entries into printable rows, sorted.
+func rowsOf(socks []berth.Socket) []sstable.Row {
 	var out []sstable.Row
-	for _, s := range h.Sockets() {
+	for _, s := range socks {
 		r := sstable.Row{
 			Proto: s.Proto, Family: sstable.Inet, State: s.State,
 			RecvQ: s.RecvQ, SendQ: s.SendQ, Local: s.Local, Remote: s.Remote,
 			Owner: s.Owner, PID: s.PID, ID: s.ID, Service: s.Service, Suspicious: s.Suspicious,
-			RTT: s.RTT, RTO: s.RTO, Cwnd: s.Cwnd, Ssthresh: s.Ssthresh, Retrans: s.Retransmits,
-			RxPackets: s.RxPackets, TxPackets: s.TxPackets, Drops: s.Drops,
+			RTT: s.RTT, RTO: s.RTO, Retrans: s.Retransmits,
+			RxPackets: s.RxPackets, TxPackets: s.TxPackets, RxBytes: s.RxBytes, TxBytes: s.TxBytes, Drops: s.Drops,
 		}
 		if s.Proto == sstable.Raw {
 			r.Protocol = s.Protocol
+		}
+		if s.MSS > 0 {
+			// Windows in segments, as Linux's tcp_info and ss show them;
+			// an ssthresh not yet set by a loss is left out, as ss does.
+			mss := uint32(s.MSS)
+			r.Cwnd = (s.Cwnd + mss - 1) / mss
+			if s.Ssthresh < 1<<30 {
+				r.Ssthresh = (s.Ssthresh + mss - 1) / mss
+			}
 		}
 		out = append(out, r)
 	}
