@@ -295,18 +295,9 @@ func TestTCPBindRulesAndTimeWait(t *testing.T) {
 // connections without a word on the wire (a crash), and calls on them
 // fail instead of waiting forever.
 func TestTCPConnectionsFailWhenTheHostCloses(t *testing.T) {
-	la, lb := mem.Pair()
-	a, b := New(Options{Seed: 1}), New(Options{Seed: 2})
-	a.AddLink("", la, addrA)
-	b.AddLink("", lb, addrB)
+	a, b, l, c := dialPair(t)
 	defer b.Close()
-	l, _ := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), TCPOptions{})
 	defer l.Close()
-	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:80"), TCPOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "handshake", 5*time.Second, func() bool { return c.State() == tcp.StateEstablished })
 	closed := make(chan Event, 4)
 	c.SetNotify(func(ev Event) {
 		if ev&Closed != 0 {
@@ -331,19 +322,10 @@ func TestTCPConnectionsFailWhenTheHostCloses(t *testing.T) {
 // bytes acknowledged and received, like ss -i's segs_out, segs_in,
 // bytes_acked and bytes_received, and gives the MSS its windows are in.
 func TestTCPSocketTableCounters(t *testing.T) {
-	la, lb := mem.Pair()
-	a, b := New(Options{Seed: 1}), New(Options{Seed: 2})
-	a.AddLink("", la, addrA)
-	b.AddLink("", lb, addrB)
+	a, b, l, c := dialPair(t)
 	defer a.Close()
 	defer b.Close()
-	l, _ := b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), TCPOptions{})
 	defer l.Close()
-	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:80"), TCPOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "handshake", 5*time.Second, func() bool { return c.State() == tcp.StateEstablished })
 	var s *TCPConn
 	waitFor(t, "accept", 5*time.Second, func() bool { s, _ = l.TryAccept(); return s != nil })
 	const n = 3000
@@ -376,4 +358,22 @@ func TestTCPSocketTableCounters(t *testing.T) {
 	if rb.RxBytes != n || rb.RxPackets < 4 || rb.TxPackets < 2 || rb.TxBytes != 0 {
 		t.Errorf("server row: tx %d pkt/%d B, rx %d pkt/%d B", rb.TxPackets, rb.TxBytes, rb.RxPackets, rb.RxBytes)
 	}
+}
+
+// dialPair joins two stacks, a (addrA) and b (addrB), by an in-memory link
+// and returns them with b's listener on port 80 and a's connection to it,
+// established. Closing them is the caller's.
+func dialPair(t *testing.T) (a, b *Stack, l *TCPListener, c *TCPConn) {
+	t.Helper()
+	la, lb := mem.Pair()
+	a, b = New(Options{Seed: 1}), New(Options{Seed: 2})
+	a.AddLink("", la, addrA)
+	b.AddLink("", lb, addrB)
+	l, _ = b.ListenTCP(netip.MustParseAddrPort("0.0.0.0:80"), TCPOptions{})
+	c, err := a.DialTCP(netip.MustParseAddrPort("198.18.0.2:80"), TCPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "handshake", 5*time.Second, func() bool { return c.State() == tcp.StateEstablished })
+	return a, b, l, c
 }
