@@ -65,6 +65,7 @@
 //	Delay(d, jitter)             latency with uniform jitter, which reorders (default 1 ms)
 //	Duplicate(p), Corrupt(p)     a second copy; one flipped bit
 //	MTU(n)                       larger packets vanish (a PMTU black hole)
+//	RouterMTU(n)                 larger DF packets are answered with "fragmentation needed" (RFC 1191)
 //	Rate(bps, queue)             a bottleneck with a bounded queue and tail drop
 //
 // and controls: Partition and Heal (one way on a Path, both on a Link),
@@ -87,7 +88,7 @@
 //	30.050000000 heal              a>b
 //
 // with the verbs send (and send+dup, send+corrupt), recv, hold, drop:loss,
-// drop:burst, drop:queue, drop:mtu, drop:partition, drop:noroute,
+// drop:burst, drop:queue, drop:mtu, icmp:too-big, drop:partition, drop:noroute,
 // drop:down (arrived at a crashed host), and crash, restart, isolate,
 // rejoin, partition, heal, hold, release. Network.TraceHash is the
 // SHA-256 of the trace so far: the fingerprint of a run. Call

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 )
 
@@ -26,6 +27,7 @@ type faults struct {
 	dup            float64
 	corrupt        float64
 	mtu            int
+	mtuICMP        bool // the router answers too-big DF packets (RouterMTU)
 	rateBps        uint64
 	rateQueueBytes int
 }
@@ -99,8 +101,26 @@ func MTU(n int) Fault {
 	if n < 0 {
 		panic("sim: negative MTU")
 	}
-	return func(f *faults) { f.mtu = n }
+	return func(f *faults) { f.mtu, f.mtuICMP = n, false }
 }
+
+// RouterMTU is MTU(n) behind a router that tells: a packet over n bytes
+// with DF set is dropped and its sender gets an ICMP "fragmentation
+// needed" (type 3, code 4) from RouterAddr with n as the next-hop MTU and
+// the packet's header and first 8 bytes quoted (RFC 1191 §4, RFC 792),
+// one path delay later. That is what path MTU discovery needs. Too-big
+// packets without DF vanish as with MTU: this router does not fragment.
+func RouterMTU(n int) Fault {
+	if n < 68 {
+		panic("sim: a router MTU under 68 bytes (RFC 791's minimum)")
+	}
+	return func(f *faults) { f.mtu, f.mtuICMP = n, true }
+}
+
+// RouterAddr is the source address of the ICMP messages a path's router
+// sends (RouterMTU). It is in 198.18.0.0/15 but outside the 198.18.0.0/16
+// hosts get by default.
+var RouterAddr = netip.MustParseAddr("198.19.255.254")
 
 // Rate makes the path a bottleneck of bitsPerSecond: a packet leaves once
 // those before it have been serialised at that rate, and at most

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"berth/wire"
 )
 
 // Each fault gets a test that shows its effect on the wire, counted in the
@@ -241,5 +243,45 @@ func TestFaultPathMTUBlackHole(t *testing.T) {
 		t.Logf("after %v: %v", n.Elapsed(), err)
 		c.Close()
 		ln.Close()
+	})
+}
+
+// A router that says so (RouterMTU) makes the same path usable: berth's
+// first full-sized segments are dropped, the router's "fragmentation
+// needed" lowers the sender's MSS (RFC 1191), and the transfer completes
+// byte-exact, with every later segment within the path's MTU.
+func TestFaultRouterMTU(t *testing.T) {
+	Run(t, func(t *testing.T, n *Network) {
+		a, _, atA, _, _, l := faultRun(t, n, 256<<10, RouterMTU(1000))
+		st := l.Path(a).Stats()
+		if st.MTUDrops == 0 || st.MTUDrops > 20 {
+			t.Fatalf("MTU drops %d: want some, then none once the MSS fits", st.MTUDrops)
+		}
+		var icmps, big, after int
+		for _, p := range atA {
+			if p.protocol == wire.ProtoICMP && p.src == RouterAddr.String() {
+				m := wire.ICMPv4(p.data[20:])
+				if m.Type() != wire.ICMPv4DestUnreachable || m.Code() != wire.ICMPv4FragNeeded || m.NextHopMTU() != 1000 || !m.ChecksumValid() {
+					t.Fatalf("router's message: type %d code %d MTU %d checksum ok %v", m.Type(), m.Code(), m.NextHopMTU(), m.ChecksumValid())
+				}
+				icmps++
+				continue
+			}
+			if icmps > 0 && p.src == a.Addr().String() && p.protocol == wire.ProtoTCP {
+				after++
+				if len(p.data) > 1000 {
+					big++
+				}
+			}
+		}
+		if icmps != int(st.MTUDrops) {
+			t.Fatalf("%d fragmentation-needed messages reached a for %d drops", icmps, st.MTUDrops)
+		}
+		// Segments already on their way when the first message arrived may
+		// be big; the rest of the transfer is not.
+		if after < 100 || big > 10 {
+			t.Fatalf("after the first message a sent %d segments, %d over 1000 bytes", after, big)
+		}
+		t.Logf("%d drops answered by %d messages; %d segments after the first, %d of them over 1000 bytes", st.MTUDrops, icmps, after, big)
 	})
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"berth/link"
+	"berth/wire"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -297,6 +298,9 @@ func (p *Path) transmit(at int64, ev *event) {
 	if drop != "" {
 		b := n.trace.begin(at, drop, p.from.name, p.to.name)
 		n.trace.end(n.appendSummary(b, pk.b))
+		if drop == "drop:mtu" && f.mtuICMP {
+			p.tooBig(at, ev)
+		}
 		putPacket(pk)
 		return
 	}
@@ -355,4 +359,32 @@ func (n *Network) arrive(ev *event) link.Receiver {
 	b := n.trace.begin(ev.at, verb, p.from.name, p.to.name)
 	n.trace.end(n.appendSummary(b, ev.pkt.b))
 	return r
+}
+
+// tooBig has the path's router answer a too-big DF packet with "fragmentation
+// needed" (RouterMTU); n.mu held. The message reaches the sender one path
+// delay later, keyed after the packet it answers.
+func (p *Path) tooBig(at int64, ev *event) {
+	n := p.n
+	h, err := wire.NewIPv4(ev.pkt.b)
+	if err != nil || !h.DontFragment() || h.FragmentOffset() != 0 {
+		return
+	}
+	if h.Protocol() == wire.ProtoICMP {
+		// RFC 1122 §3.2.2: never an ICMP error about an ICMP error.
+		if m, err := wire.NewICMPv4(h.Payload()); err != nil || wire.IsICMPv4Error(m.Type()) {
+			return
+		}
+	}
+	quote := h[:min(len(h), h.HeaderLen()+8)]
+	m := wire.ICMPv4Repr{Type: wire.ICMPv4DestUnreachable, Code: wire.ICMPv4FragNeeded, NextHopMTU: uint16(p.f.mtu), Data: quote}
+	ip := wire.IPv4Repr{TTL: 64, Protocol: wire.ProtoICMP, Src: RouterAddr, Dst: h.Src(), PayloadLen: m.Len()}
+	b := make([]byte, ip.HeaderLen()+m.Len())
+	ip.Emit(b)
+	m.Emit(b[ip.HeaderLen():])
+	back := n.path(p.to, p.from)
+	tr := n.trace.begin(at, "icmp:too-big", "router", p.from.name)
+	n.trace.end(n.appendSummary(tr, b))
+	n.q.push(&event{at: at + int64(p.f.delay), host: ev.host, cls: ev.cls, id: ev.id, ctr: ev.ctr, sub: 2,
+		kind: evArrive, pkt: getPacket(b), path: back})
 }
