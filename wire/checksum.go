@@ -1,11 +1,3 @@
-// Package wire reads and writes the headers of IPv4, ICMPv4, UDP and TCP.
-//
-// Each header is a typed view over bytes (IPv4, ICMPv4, UDP, TCP) with
-// accessors and setters, entered only through a checked constructor
-// (NewIPv4, NewTCP, ...): once the constructor accepts the bytes, no accessor
-// can panic. Beside each view a plain struct, its Repr, parses from the view
-// and emits into an exact-size buffer. The package uses the standard library
-// only and never allocates on the parse and emit paths.
 package wire
 
 import (
@@ -176,26 +168,42 @@ func add16(a, b uint16) uint16 {
 }
 
 // PseudoHeaderSum returns the Sum of the pseudo-header that TCP and UDP
-// checksums cover: RFC 9293 §3.1 and RFC 768 for IPv4 (source, destination,
-// zero, protocol, length), RFC 8200 §8.1 for IPv6 (source, destination,
-// 32-bit length, three zero bytes, next header). An IPv4 pair is used when
-// both addresses are IPv4 (not IPv4-mapped IPv6); otherwise both are taken
-// in their 16-byte form. length is the TCP or UDP length: header plus data.
+// checksums cover, for either family: the IPv4 one (RFC 9293 §3.1, RFC 768:
+// source, destination, zero, protocol, 16-bit length) when both addresses
+// are IPv4 (not IPv4-mapped IPv6), the IPv6 one of PseudoHeaderSumIPv6
+// otherwise. length is the TCP or UDP length: header plus data.
+//
+// The family is chosen by the addresses, so the TCP and UDP checksum
+// functions serve both without a parameter of their own.
 func PseudoHeaderSum(proto uint8, src, dst netip.Addr, length int) uint16 {
-	var s uint64
 	if src.Is4() && dst.Is4() {
 		a, b := src.As4(), dst.As4()
-		s = uint64(binary.BigEndian.Uint32(a[:])) + uint64(binary.BigEndian.Uint32(b[:]))
-		s += uint64(proto) + uint64(uint16(length))
-	} else {
-		a, b := src.As16(), dst.As16()
-		s = uint64(binary.BigEndian.Uint32(a[0:])) + uint64(binary.BigEndian.Uint32(a[4:])) +
-			uint64(binary.BigEndian.Uint32(a[8:])) + uint64(binary.BigEndian.Uint32(a[12:])) +
-			uint64(binary.BigEndian.Uint32(b[0:])) + uint64(binary.BigEndian.Uint32(b[4:])) +
-			uint64(binary.BigEndian.Uint32(b[8:])) + uint64(binary.BigEndian.Uint32(b[12:]))
-		s += uint64(proto) + uint64(uint32(length))
+		return fold(uint64(binary.BigEndian.Uint32(a[:])) + uint64(binary.BigEndian.Uint32(b[:])) +
+			uint64(proto) + uint64(uint16(length)))
 	}
-	return fold(s)
+	return PseudoHeaderSumIPv6(proto, src, dst, length)
+}
+
+// PseudoHeaderSumIPv6 returns the Sum of the IPv6 pseudo-header (RFC 8200
+// §8.1) that the TCP, UDP and ICMPv6 (RFC 4443 §2.3) checksums cover:
+//
+//	source address (16 bytes), destination address (16 bytes),
+//	upper-layer packet length (32 bits), three zero bytes, next header
+//
+// next is the upper-layer protocol (ProtoTCP, ProtoUDP, ProtoICMPv6), not
+// the Next Header of the fixed header when extension headers come between;
+// length is the upper-layer packet's, without those headers. The
+// destination is the final one: RFC 8200 §8.1 takes the last address of a
+// Routing header, which a host that forwards no source routes never sees
+// with Segments Left non-zero. Addresses are used in their 16-byte form, so
+// an IPv4 address counts as IPv4-mapped.
+func PseudoHeaderSumIPv6(next uint8, src, dst netip.Addr, length int) uint16 {
+	a, b := src.As16(), dst.As16()
+	s := uint64(binary.BigEndian.Uint32(a[0:])) + uint64(binary.BigEndian.Uint32(a[4:])) +
+		uint64(binary.BigEndian.Uint32(a[8:])) + uint64(binary.BigEndian.Uint32(a[12:])) +
+		uint64(binary.BigEndian.Uint32(b[0:])) + uint64(binary.BigEndian.Uint32(b[4:])) +
+		uint64(binary.BigEndian.Uint32(b[8:])) + uint64(binary.BigEndian.Uint32(b[12:]))
+	return fold(s + uint64(next) + uint64(uint32(length)))
 }
 
 // UpdateChecksum16 returns the checksum field check after a 16-bit word of

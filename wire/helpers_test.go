@@ -17,7 +17,18 @@ import (
 // linuxPackets holds testdata/linux_packets.txt: IPv4 packets built by the
 // Linux kernel, captured from a TUN device by testdata/capture_linux.py.
 var linuxPackets = sync.OnceValues(func() (map[string][]byte, error) {
-	f, err := os.Open("testdata/linux_packets.txt")
+	return readPackets("testdata/linux_packets.txt")
+})
+
+// linux6Packets holds testdata/linux6_packets.txt: IPv6 packets built by
+// the Linux kernel, captured by testdata/capture_linux6.py.
+var linux6Packets = sync.OnceValues(func() (map[string][]byte, error) {
+	return readPackets("testdata/linux6_packets.txt")
+})
+
+// readPackets reads a file of "name hex" lines; # starts a comment line.
+func readPackets(path string) (map[string][]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -41,12 +52,23 @@ var linuxPackets = sync.OnceValues(func() (map[string][]byte, error) {
 		m[name] = b
 	}
 	return m, sc.Err()
-})
+}
 
-// linuxPacket returns a fresh copy of the captured packet name.
+// linuxPacket returns a fresh copy of the captured IPv4 packet name.
 func linuxPacket(t testing.TB, name string) []byte {
 	t.Helper()
-	m, err := linuxPackets()
+	return capturedPacket(t, linuxPackets, name)
+}
+
+// linux6Packet returns a fresh copy of the captured IPv6 packet name.
+func linux6Packet(t testing.TB, name string) []byte {
+	t.Helper()
+	return capturedPacket(t, linux6Packets, name)
+}
+
+func capturedPacket(t testing.TB, set func() (map[string][]byte, error), name string) []byte {
+	t.Helper()
+	m, err := set()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +92,17 @@ func linuxTransport(t testing.TB, name string) (IPv4, []byte) {
 
 func linuxPacketNames(t testing.TB, prefix string) []string {
 	t.Helper()
-	m, err := linuxPackets()
+	return capturedNames(t, linuxPackets, prefix)
+}
+
+func linux6PacketNames(t testing.TB, prefix string) []string {
+	t.Helper()
+	return capturedNames(t, linux6Packets, prefix)
+}
+
+func capturedNames(t testing.TB, set func() (map[string][]byte, error), prefix string) []string {
+	t.Helper()
+	m, err := set()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +122,11 @@ var (
 	addrA = netip.MustParseAddr("198.18.0.1")
 	addrB = netip.MustParseAddr("198.18.0.2")
 	addr6 = netip.MustParseAddr("2001:db8::1")
+
+	// The addresses of testdata/linux6_packets.txt (RFC 5180 benchmarking
+	// space): berth's side and its peer.
+	local6 = netip.MustParseAddr("2001:2::1")
+	peer6  = netip.MustParseAddr("2001:2::2")
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpora under testdata/fuzz from the tests' packets")

@@ -6,8 +6,8 @@ import (
 	"net/netip"
 )
 
-// IP protocol numbers (the IPv4 Protocol field, IANA "Assigned Internet
-// Protocol Numbers").
+// IP protocol numbers (the IPv4 Protocol and IPv6 Next Header fields, IANA
+// "Assigned Internet Protocol Numbers"); ipv6.go adds those of IPv6.
 const (
 	ProtoICMP uint8 = 1
 	ProtoTCP  uint8 = 6

@@ -125,7 +125,9 @@ func (v TCP) Options() []byte { return v[TCPMinHeaderLen:v.DataOffset()] }
 func (v TCP) Payload() []byte { return v[v.DataOffset():] }
 
 // ChecksumValid reports whether the checksum verifies over the
-// pseudo-header of src and dst and the whole segment (RFC 9293 §3.1).
+// pseudo-header of src and dst and the whole segment (RFC 9293 §3.1; over
+// IPv6 the pseudo-header of RFC 8200 §8.1, chosen by the addresses' family
+// as PseudoHeaderSum does).
 func (v TCP) ChecksumValid(src, dst netip.Addr) bool {
 	return Sum(v, PseudoHeaderSum(ProtoTCP, src, dst, len(v))) == 0xffff
 }

@@ -89,9 +89,10 @@ func ParseUDP(v UDP) UDPRepr {
 
 // Emit writes the 8-byte header into b[:8] for a payload of payloadLen
 // bytes that is already in place at b[8:8+payloadLen], and computes the
-// checksum over the pseudo-header of src and dst, header and payload. A
-// computed checksum of zero is sent as 0xffff, since zero means "no
-// checksum" (RFC 768). It panics if b is shorter than 8+payloadLen or the
+// checksum over the pseudo-header of src and dst (IPv4 or IPv6, chosen by
+// their family, see PseudoHeaderSum), header and payload. A computed
+// checksum of zero is sent as 0xffff, since zero means "no checksum"
+// (RFC 768; RFC 8200 §8.1 for IPv6). It panics if b is shorter than 8+payloadLen or the
 // datagram would exceed 65535 bytes.
 func (r UDPRepr) Emit(b []byte, payloadLen int, src, dst netip.Addr) {
 	n := UDPHeaderLen + payloadLen

@@ -289,3 +289,53 @@ func BenchmarkUDPEmit(b *testing.B) {
 		r.Emit(out, len(out)-UDPHeaderLen, src, dst)
 	}
 }
+
+// TestUDP_LinuxIPv6 checks Linux's datagram over IPv6 (checksum over the
+// RFC 8200 §8.1 pseudo-header), and that a zero checksum, which RFC 768
+// allows over IPv4, is invalid over IPv6.
+func TestUDP_LinuxIPv6(t *testing.T) {
+	ip, err := NewIPv6(linux6Packet(t, "udp6_dns_query"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ip.Payload()
+	v, err := NewUDP(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.ChecksumValid(ip.Src(), ip.Dst()) {
+		t.Fatal("Linux's checksum does not verify")
+	}
+	compareUDP(t, v, p)
+	r := ParseUDP(v)
+	if r != (UDPRepr{SrcPort: 40000, DstPort: 53}) || string(v.Payload()) != "hello, berth" {
+		t.Fatalf("got %+v %q", r, v.Payload())
+	}
+	out := make([]byte, len(p))
+	copy(out[UDPHeaderLen:], v.Payload())
+	r.Emit(out, len(v.Payload()), ip.Src(), ip.Dst())
+	if !bytes.Equal(out, p) {
+		t.Fatalf("emit differs from Linux:\n got %x\nwant %x", out, p)
+	}
+	v.SetChecksum(0)
+	if v.ChecksumValid(ip.Src(), ip.Dst()) {
+		t.Fatal("zero checksum valid over IPv6 (RFC 8200 §8.1 forbids it)")
+	}
+}
+
+func TestUDPRepr_ZeroChecksumSentAsOnesIPv6(t *testing.T) {
+	// As for IPv4: a payload word that makes the computed checksum 0.
+	b := make([]byte, 10)
+	r := UDPRepr{SrcPort: 1000, DstPort: 2000}
+	r.Emit(b, 2, local6, peer6)
+	s := Sum(b[:6], PseudoHeaderSumIPv6(ProtoUDP, local6, peer6, 10))
+	binary.BigEndian.PutUint16(b[8:], ^s)
+	r.Emit(b, 2, local6, peer6)
+	v, _ := NewUDP(b)
+	if v.Checksum() != 0xffff {
+		t.Fatalf("checksum %#04x, want 0xffff (RFC 8200 §8.1: a computed 0 is sent as all ones)", v.Checksum())
+	}
+	if !v.ChecksumValid(local6, peer6) {
+		t.Fatal("all-ones checksum does not verify")
+	}
+}
