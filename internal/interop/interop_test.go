@@ -178,10 +178,24 @@ func checkCapture(t *testing.T, h *berth.Host, path string) []datagram {
 	return decodeCapture(t, path)
 }
 
-// decodeCapture is checkCapture for a finished capture file. IPv6 records
-// (which only a TUN with IPv6 left on carries: the kernel's router
-// solicitations and MLD reports) must decode too, and are then left out.
-func decodeCapture(t *testing.T, path string) []datagram {
+// record is one IPv4 record of a capture, decoded by gopacket.
+type record struct {
+	i        int // its number in the capture
+	at       time.Time
+	data     []byte
+	pkt      gopacket.Packet
+	ip       *layers.IPv4
+	src, dst netip.Addr
+}
+
+// readRecords reads a capture of raw IP with gopacket, an independent
+// decoder: every record must be IPv6 that decodes (a TUN with IPv6 left on
+// carries the kernel's router solicitations and MLD reports; they are
+// counted and left out) or an IPv4 packet whose Total Length is its size
+// and whose header checksum is valid. gopacket's errors decoding ICMP and
+// UDP are fatal; with allErrors any error is (gopacket knows no decoder for
+// experimental protocols such as 253, and says so as an error layer).
+func readRecords(t *testing.T, path string, allErrors bool) (recs []record, v6 int) {
 	t.Helper()
 	file, err := os.ReadFile(path)
 	if err != nil {
@@ -194,25 +208,17 @@ func decodeCapture(t *testing.T, path string) []datagram {
 	if lt := r.LinkType(); lt != layers.LinkTypeRaw && lt != layers.LinkTypeIPv4 && lt != 12 {
 		t.Fatalf("capture link type %v, want raw IP", lt)
 	}
-	// gopacket's own defragmenter (ip4defrag) refuses final fragments
-	// under 8 bytes, which RFC 791 allows and the kernel sends (1473
-	// bytes of UDP data: 1480 + 1), so fragments are put together here,
-	// strictly: no overlap, no hole, nothing left over.
-	pending := map[fragKey]*fragments{}
-	var out []datagram
-	records, v6 := 0, 0
-	for ; ; records++ {
-		data, _, err := r.ReadPacketData()
+	for i := 0; ; i++ {
+		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			t.Fatalf("record %d: %v", records, err)
+			t.Fatalf("record %d: %v", i, err)
 		}
 		if len(data) > 0 && data[0]>>4 == 6 {
-			pkt := gopacket.NewPacket(data, layers.LayerTypeIPv6, gopacket.Default)
-			if el := pkt.ErrorLayer(); el != nil {
-				t.Fatalf("record %d (IPv6): %v", records, el.Error())
+			if el := gopacket.NewPacket(data, layers.LayerTypeIPv6, gopacket.Default).ErrorLayer(); el != nil {
+				t.Fatalf("record %d (IPv6): %v", i, el.Error())
 			}
 			v6++
 			continue
@@ -220,22 +226,41 @@ func decodeCapture(t *testing.T, path string) []datagram {
 		pkt := gopacket.NewPacket(data, layers.LayerTypeIPv4, gopacket.Default)
 		ip, ok := pkt.NetworkLayer().(*layers.IPv4)
 		if !ok {
-			t.Fatalf("record %d is not IPv4: %x", records, data)
+			t.Fatalf("record %d is not IPv4: %x", i, data)
 		}
-		// gopacket knows no decoder for experimental protocols such as
-		// 253, and says so as an error layer; that is not a bad packet.
 		known := ip.Protocol == layers.IPProtocolICMPv4 || ip.Protocol == layers.IPProtocolUDP
-		if el := pkt.ErrorLayer(); el != nil && known {
-			t.Fatalf("record %d (%v→%v): %v", records, ip.SrcIP, ip.DstIP, el.Error())
+		if el := pkt.ErrorLayer(); el != nil && (known || allErrors) {
+			t.Fatalf("record %d (%v→%v): %v", i, ip.SrcIP, ip.DstIP, el.Error())
 		}
 		if int(ip.Length) != len(data) {
-			t.Fatalf("record %d (%v→%v): %d bytes, IPv4 total length %d", records, ip.SrcIP, ip.DstIP, len(data), ip.Length)
+			t.Fatalf("record %d (%v→%v): %d bytes, IPv4 total length %d", i, ip.SrcIP, ip.DstIP, len(data), ip.Length)
 		}
 		if internetChecksum(data[:int(ip.IHL)*4], 0) != 0 {
-			t.Fatalf("record %d (%v→%v): bad IPv4 header checksum", records, ip.SrcIP, ip.DstIP)
+			t.Fatalf("record %d (%v→%v): bad IPv4 header checksum", i, ip.SrcIP, ip.DstIP)
 		}
 		src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
 		dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
+		recs = append(recs, record{i: i, at: ci.Timestamp, data: data, pkt: pkt, ip: ip, src: src, dst: dst})
+	}
+	if len(recs)+v6 == 0 {
+		t.Fatal("capture is empty")
+	}
+	return recs, v6
+}
+
+// decodeCapture is checkCapture for a finished capture file: its IPv4
+// datagrams, reassembled, each transport message checked.
+func decodeCapture(t *testing.T, path string) []datagram {
+	t.Helper()
+	recs, v6 := readRecords(t, path, false)
+	// gopacket's own defragmenter (ip4defrag) refuses final fragments
+	// under 8 bytes, which RFC 791 allows and the kernel sends (1473
+	// bytes of UDP data: 1480 + 1), so fragments are put together here,
+	// strictly: no overlap, no hole, nothing left over.
+	pending := map[fragKey]*fragments{}
+	var out []datagram
+	for _, rec := range recs {
+		ip, src, dst := rec.ip, rec.src, rec.dst
 		d := datagram{src: src, dst: dst, proto: ip.Protocol, payload: bytes.Clone(ip.Payload), frags: 1}
 		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
 			key := fragKey{src, dst, ip.Id, ip.Protocol}
@@ -246,7 +271,7 @@ func decodeCapture(t *testing.T, path string) []datagram {
 			}
 			whole, err := f.add(int(ip.FragOffset)*8, ip.Payload, ip.Flags&layers.IPv4MoreFragments != 0)
 			if err != nil {
-				t.Fatalf("record %d (%v→%v id %d): %v", records, src, dst, ip.Id, err)
+				t.Fatalf("record %d (%v→%v id %d): %v", rec.i, src, dst, ip.Id, err)
 			}
 			if whole == nil {
 				continue // more fragments to come
@@ -254,15 +279,13 @@ func decodeCapture(t *testing.T, path string) []datagram {
 			delete(pending, key)
 			d.payload, d.frags = whole, len(f.parts)
 		}
-		checkTransport(t, records, d)
+		checkTransport(t, rec.i, d)
 		out = append(out, d)
 	}
 	for k, f := range pending {
 		t.Errorf("capture: %d fragment(s) of %v→%v id %d never completed a datagram", len(f.parts), k.src, k.dst, k.id)
 	}
-	if records == 0 {
-		t.Fatal("capture is empty")
-	}
+	records := len(recs) + v6
 	t.Logf("capture: %d records, %d IPv4 datagrams, %d IPv6 packets, all decoded by gopacket", records, len(out), v6)
 	tshark(t, path, records)
 	return out

@@ -8,15 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 
 	"berth"
 	"berth/internal/netns"
@@ -96,59 +93,25 @@ func (s segment) String() string {
 // decodeCapture this does not refuse warnings.)
 func readTCPCapture(t *testing.T, path string) []segment {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatalf("pcapgo: %v", err)
-	}
+	recs, v6 := readRecords(t, path, true)
 	var out []segment
-	records := 0
-	for ; ; records++ {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("record %d: %v", records, err)
-		}
-		if len(data) > 0 && data[0]>>4 == 6 {
-			if el := gopacket.NewPacket(data, layers.LayerTypeIPv6, gopacket.Default).ErrorLayer(); el != nil {
-				t.Fatalf("record %d (IPv6): %v", records, el.Error())
-			}
-			continue
-		}
-		pkt := gopacket.NewPacket(data, layers.LayerTypeIPv4, gopacket.Default)
-		ip, ok := pkt.NetworkLayer().(*layers.IPv4)
-		if !ok {
-			t.Fatalf("record %d is not IPv4: %x", records, data)
-		}
-		if el := pkt.ErrorLayer(); el != nil {
-			t.Fatalf("record %d (%v→%v): %v", records, ip.SrcIP, ip.DstIP, el.Error())
-		}
-		if int(ip.Length) != len(data) || internetChecksum(data[:int(ip.IHL)*4], 0) != 0 {
-			t.Fatalf("record %d (%v→%v): %d bytes, total length %d, or a bad header checksum", records, ip.SrcIP, ip.DstIP, len(data), ip.Length)
-		}
+	for _, rec := range recs {
+		ip, src, dst, records := rec.ip, rec.src, rec.dst, rec.i
 		if ip.Protocol != layers.IPProtocolTCP {
 			continue
 		}
 		if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
 			t.Fatalf("record %d (%v→%v): a fragment of TCP", records, ip.SrcIP, ip.DstIP)
 		}
-		tc, ok := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		tc, ok := rec.pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
 		if !ok {
 			t.Fatalf("record %d (%v→%v): no TCP layer", records, ip.SrcIP, ip.DstIP)
 		}
-		src, _ := netip.AddrFromSlice(ip.SrcIP.To4())
-		dst, _ := netip.AddrFromSlice(ip.DstIP.To4())
 		if internetChecksum(ip.Payload, pseudoHeader(src, dst, 6, len(ip.Payload))) != 0 {
 			t.Fatalf("record %d (%v→%v): bad TCP checksum", records, src, dst)
 		}
 		s := segment{
-			i: records, at: ci.Timestamp,
+			i: records, at: rec.at,
 			src: netip.AddrPortFrom(src, uint16(tc.SrcPort)), dst: netip.AddrPortFrom(dst, uint16(tc.DstPort)),
 			seq: tc.Seq, ack: tc.Ack, syn: tc.SYN, fin: tc.FIN, rst: tc.RST, psh: tc.PSH, ak: tc.ACK,
 			win: tc.Window, n: len(tc.Payload), wscale: -1,
@@ -179,6 +142,7 @@ func readTCPCapture(t *testing.T, path string) []segment {
 	if len(out) == 0 {
 		t.Fatal("capture holds no TCP segment")
 	}
+	records := len(recs) + v6
 	t.Logf("capture: %d records, %d TCP segments, all decoded by gopacket with valid checksums", records, len(out))
 	tsharkTCP(t, path, records)
 	return out
