@@ -79,9 +79,9 @@ func (l *Layer) dispatchError(p *Packet, m wire.ICMPv4) {
 	}
 	switch m.Type() {
 	case wire.ICMPv4DestUnreachable:
-		e.MTU = m.NextHopMTU()
+		e.MTU = uint32(m.NextHopMTU())
 	case wire.ICMPv4ParamProblem:
-		e.Pointer = m.Pointer()
+		e.Pointer = uint32(m.Pointer())
 	}
 	h.HandleError(&e)
 }

@@ -16,7 +16,17 @@ func (l *Layer) Input(now time.Time, ifc *Interface, pkt []byte) {
 	l.leave(now)
 }
 
+// input dispatches on the version nibble. Anything but 6, an empty packet
+// included, is IPv4's to count and reject.
 func (l *Layer) input(now time.Time, ifc *Interface, pkt []byte) {
+	if len(pkt) > 0 && pkt[0]>>4 == 6 {
+		l.input6(now, ifc, pkt)
+		return
+	}
+	l.input4(now, ifc, pkt)
+}
+
+func (l *Layer) input4(now time.Time, ifc *Interface, pkt []byte) {
 	l.Stats.InReceives++
 	if ifc == nil {
 		l.Stats.InLoopback++
@@ -62,7 +72,7 @@ func (l *Layer) input(now time.Time, ifc *Interface, pkt []byte) {
 	}
 	if h.MoreFragments() || h.FragmentOffset() != 0 {
 		l.Stats.ReasmReqds++
-		whole := l.reasm.add(l, now, h)
+		whole := l.reassemble4(now, h)
 		if whole == nil {
 			return
 		}
@@ -72,7 +82,7 @@ func (l *Layer) input(now time.Time, ifc *Interface, pkt []byte) {
 	l.deliver(now, ifc, h)
 }
 
-// deliver hands a whole datagram to raw sockets and its transport.
+// deliver hands a whole IPv4 datagram to raw sockets and its transport.
 func (l *Layer) deliver(now time.Time, ifc *Interface, h wire.IPv4) {
 	// One Packet per layer, lent to the handlers: a fresh one would escape
 	// through the handler interface and cost an allocation per datagram.

@@ -142,7 +142,7 @@ func TestMalformedPacketsAreCountedByReason(t *testing.T) {
 		counter func(*Stats) uint64
 	}{
 		{"truncated", good[:12], func(s *Stats) uint64 { return s.InTruncated }},
-		{"version6", func() []byte { b := slices.Clone(good); b[0] = 0x65; return b }(), func(s *Stats) uint64 { return s.InBadVersion }},
+		{"version5", func() []byte { b := slices.Clone(good); b[0] = 0x55; return b }(), func(s *Stats) uint64 { return s.InBadVersion }},
 		{"ihl4", func() []byte { b := slices.Clone(good); b[0] = 0x44; return b }(), func(s *Stats) uint64 { return s.InBadHeaderLen }},
 		{"totallen-beyond", func() []byte { b := slices.Clone(good); b[3] = 200; return b }(), func(s *Stats) uint64 { return s.InTruncated }},
 		{"checksum", func() []byte { b := slices.Clone(good); b[10] ^= 1; return b }(), func(s *Stats) uint64 { return s.InBadChecksum }},

@@ -1,6 +1,19 @@
-// Package ip is berth's IPv4 layer: it validates what links deliver,
-// reassembles fragments, answers pings, routes and fragments what the
-// transports send, and generates and dispatches ICMP errors.
+// Package ip is berth's IP layer, IPv4 and IPv6 side by side: it validates
+// what links deliver, reassembles fragments, answers pings, routes and
+// fragments what the transports send, and generates and dispatches ICMP and
+// ICMPv6 errors.
+//
+// Input dispatches on the version nibble. An IPv6 packet is checked by
+// wire.NewIPv6, its extension headers walked (RFC 8200 §4) and any problem
+// answered with the Parameter Problem RFC 8200 and RFC 4443 ask for;
+// fragments are reassembled (RFC 8200 §4.5) by the same bounded reassembler
+// as IPv4's. Links are layer-3 links (TUN, in memory) with no link-layer
+// addresses, so there is no Neighbor Discovery: NDP and MLD messages are
+// counted and dropped. An interface carries at most one IPv4 address and
+// any number of IPv6 ones (AddAddress).
+//
+// Transports register per family: SetHandler for IPv4, SetHandler6 for
+// IPv6. The raw-socket tap sees IPv4 datagrams only, as yet.
 //
 // The layer has no lock and starts no goroutine: the stack serialises every
 // call and arms the one timer the layer asks for (NextDeadline, Tick).
@@ -19,12 +32,13 @@ import (
 // DefaultTTL is the TTL of datagrams berth originates (Linux's default).
 const DefaultTTL = 64
 
-// Interface is a link with its address.
+// Interface is a link with its addresses.
 type Interface struct {
-	Index int
-	Name  string
-	Link  link.Link
-	Addr  netip.Prefix // the interface address and its subnet
+	Index  int
+	Name   string
+	Link   link.Link
+	Addr   netip.Prefix   // the IPv4 address and its subnet; zero if none
+	Addrs6 []netip.Prefix // IPv6 addresses and their prefixes (AddAddress)
 }
 
 // MTU is the link's MTU.
@@ -33,26 +47,43 @@ func (i *Interface) MTU() int { return i.Link.MTU() }
 // Packet is an inbound datagram addressed to this host, validated and
 // reassembled. Its bytes are lent for the duration of the call.
 type Packet struct {
-	Now     time.Time
-	Iface   *Interface // nil for loopback
-	Header  wire.IPv4
-	Payload []byte
+	Now    time.Time
+	Iface  *Interface // nil for loopback
+	Header wire.IPv4  // the IPv4 datagram; nil for IPv6
+	// Header6 is the IPv6 packet, extension headers included (reassembled
+	// if it came in fragments); nil for IPv4.
+	Header6 wire.IPv6
+	Payload []byte // the upper-layer packet
 }
 
-// ICMPError is an ICMP error that arrived for a datagram this host sent.
+// ICMPError is an ICMP or ICMPv6 error that arrived for a datagram this
+// host sent: Original is set for ICMPv4, Original6 for ICMPv6.
 type ICMPError struct {
-	Now         time.Time
-	From        netip.Addr // who reported it
-	Type, Code  uint8
-	MTU         uint16 // next-hop MTU of "fragmentation needed"
-	Pointer     uint8  // parameter problem
-	Original    wire.IPv4
+	Now        time.Time
+	From       netip.Addr // who reported it
+	Type, Code uint8      // ICMPv4's, or ICMPv6's when Original6 is set
+	// MTU is the next-hop MTU of "fragmentation needed" (ICMPv4) or of
+	// Packet Too Big (ICMPv6, RFC 4443 §3.2).
+	MTU uint32
+	// Pointer is where a parameter problem points in the quoted datagram.
+	Pointer  uint32
+	Original wire.IPv4 // the quoted IPv4 datagram; nil for ICMPv6
+	// Original6 is the quoted IPv6 packet, as much as the error carried;
+	// nil for ICMPv4.
+	Original6   wire.IPv6
 	OrigPayload []byte // the quoted start of the original transport header
 }
 
+// Is6 reports whether the error is an ICMPv6 one.
+func (e *ICMPError) Is6() bool { return e.Original6 != nil }
+
 // Errno maps the error to what a socket reports, as Linux does
-// (icmp_err_convert in net/ipv4/icmp.c).
+// (icmp_err_convert in net/ipv4/icmp.c, icmpv6_err_convert in
+// net/ipv6/icmp.c).
 func (e *ICMPError) Errno() syscall.Errno {
+	if e.Is6() {
+		return errno6(e.Type, e.Code)
+	}
 	switch e.Type {
 	case wire.ICMPv4DestUnreachable:
 		switch e.Code {
@@ -78,7 +109,9 @@ func (e *ICMPError) Errno() syscall.Errno {
 	return syscall.EHOSTUNREACH
 }
 
-// Handler is a transport protocol above IP.
+// Handler is a transport protocol above IP. One installed with SetHandler
+// sees IPv4 (Packet.Header, ICMPError.Original); one installed with
+// SetHandler6 sees IPv6 (Packet.Header6, ICMPError.Original6).
 type Handler interface {
 	// HandlePacket takes a datagram of the handler's protocol.
 	HandlePacket(p *Packet)
@@ -86,12 +119,16 @@ type Handler interface {
 	HandleError(e *ICMPError)
 }
 
-// RawTap sees a copy of every inbound datagram before the layer handles it
-// (raw sockets). It reports whether some raw socket took the packet, which
-// keeps the layer from answering "protocol unreachable".
+// RawTap sees a copy of every inbound IPv4 datagram before the layer
+// handles it (raw sockets). It reports whether some raw socket took the
+// packet, which keeps the layer from answering "protocol unreachable".
 type RawTap func(p *Packet) bool
 
-// Header describes the IPv4 header of an outbound datagram.
+// Header describes the IP header of an outbound datagram. An IPv6 Dst
+// (not IPv4-mapped) makes it an IPv6 header: TTL is then the Hop Limit,
+// TOS the Traffic Class, Protocol the Next Header, and DontFragment
+// forbids fragmenting at the source (IPV6_DONTFRAG); the ID fields are
+// IPv4's alone (IPv6 fragments take 32-bit IDs from the layer).
 type Header struct {
 	Src, Dst     netip.Addr // an invalid or unspecified Src is chosen from the route
 	Protocol     uint8
@@ -106,17 +143,21 @@ type Header struct {
 	ID    uint16
 }
 
-// Layer is one host's IPv4 layer.
+// Layer is one host's IP layer.
 type Layer struct {
-	Stats Stats
-	ICMP  ICMPStats
+	Stats  Stats
+	ICMP   ICMPStats
+	Stats6 Stats6
+	ICMP6  ICMP6Stats
 
-	ifaces   []*Interface
-	routes   Table
-	handlers [256]Handler
-	rawTap   RawTap
+	ifaces    []*Interface
+	routes    Table
+	handlers  [256]Handler
+	handlers6 [256]Handler
+	rawTap    RawTap
 
 	ids     [idBuckets]uint16 // identification counters, by idBucket
+	ids6    [idBuckets]uint32 // IPv6 fragment identification counters
 	pmtu    map[netip.Addr]pmtuEntry
 	idKey   uint64
 	reasm   reassembler
@@ -137,15 +178,16 @@ type Config struct {
 	FirstID uint16
 	// Reassembly bounds; zero picks the defaults.
 	ReasmTimeout     time.Duration // default 30 s (RFC 791's upper bound, as Linux)
+	ReasmTimeout6    time.Duration // IPv6, default 60 s (RFC 8200 §4.5)
 	ReasmPerSource   int           // bytes held per source address, default 256 KiB
 	ReasmMaxPerSrc   int           // datagrams in reassembly per source, default 64
 	ReasmTotal       int           // bytes held in all, default 4 MiB (Linux ipfrag_high_thresh)
-	ICMPRatePerSec   int           // ICMP errors per second, default 1000 (Linux icmp_msgs_per_sec)
+	ICMPRatePerSec   int           // ICMP and ICMPv6 errors per second, one budget, default 1000 (Linux icmp_msgs_per_sec)
 	ICMPRateBurst    int           // default 50 (Linux icmp_msgs_burst)
 	DisableICMPLimit bool
 }
 
-// New returns an IPv4 layer.
+// New returns an IP layer.
 func New(cfg Config) *Layer {
 	l := &Layer{idKey: cfg.IDKey}
 	if l.idKey == 0 {
@@ -153,6 +195,9 @@ func New(cfg Config) *Layer {
 	}
 	for i := range l.ids {
 		l.ids[i] = uint16(mix64(l.idKey + uint64(i)))
+	}
+	for i := range l.ids6 {
+		l.ids6[i] = uint32(mix64(l.idKey ^ (0x6<<56 + uint64(i))))
 	}
 	l.reasm.init(cfg)
 	rate, burst := cfg.ICMPRatePerSec, cfg.ICMPRateBurst
@@ -169,11 +214,15 @@ func New(cfg Config) *Layer {
 	return l
 }
 
-// AddInterface attaches a link with its address and adds the on-link route.
+// AddInterface attaches a link with its IPv4 address and adds the on-link
+// route. A zero addr attaches it with no IPv4 address; AddAddress gives it
+// IPv6 ones.
 func (l *Layer) AddInterface(name string, lk link.Link, addr netip.Prefix) *Interface {
 	ifc := &Interface{Index: len(l.ifaces) + 1, Name: name, Link: lk, Addr: addr}
 	l.ifaces = append(l.ifaces, ifc)
-	l.routes.Add(Route{Dst: addr.Masked(), Iface: ifc})
+	if addr.IsValid() {
+		l.routes.Add(Route{Dst: addr.Masked(), Iface: ifc})
+	}
 	return ifc
 }
 
@@ -186,6 +235,11 @@ func (l *Layer) Routes() *Table { return &l.routes }
 // SetHandler installs the transport for protocol proto.
 func (l *Layer) SetHandler(proto uint8, h Handler) { l.handlers[proto] = h }
 
+// SetHandler6 installs the IPv6 transport for upper-layer protocol proto.
+// For wire.ProtoICMPv6 the handler sees what the layer does not answer
+// itself: echo replies, and errors quoting an ICMPv6 message this host sent.
+func (l *Layer) SetHandler6(proto uint8, h Handler) { l.handlers6[proto] = h }
+
 // SetRawTap installs the raw-socket tap.
 func (l *Layer) SetRawTap(t RawTap) { l.rawTap = t }
 
@@ -195,7 +249,7 @@ func (l *Layer) IsLocal(a netip.Addr) bool {
 		return true
 	}
 	for _, ifc := range l.ifaces {
-		if ifc.Addr.Addr() == a {
+		if ifc.Addr.Addr() == a || ifc.has6(a) {
 			return true
 		}
 	}
@@ -231,18 +285,30 @@ func (l *Layer) Route(dst netip.Addr) (Route, netip.Addr, error) {
 	if l.IsLocal(dst) {
 		return Route{}, dst, nil
 	}
+	if dst.Is4In6() {
+		// IPv4-mapped addresses stand for IPv4 nodes at the socket layer
+		// (RFC 4291 §2.5.5.2); they never go on the wire in IPv6.
+		return Route{}, netip.Addr{}, syscall.ENETUNREACH
+	}
 	r, ok := l.routes.Lookup(dst)
 	if !ok {
 		return Route{}, netip.Addr{}, syscall.ENETUNREACH
 	}
-	return r, r.Iface.Addr.Addr(), nil
+	src := r.Iface.Addr.Addr()
+	if dst.Is6() {
+		src = r.Iface.source6(dst)
+	}
+	if !src.IsValid() {
+		return Route{}, netip.Addr{}, syscall.EADDRNOTAVAIL // the interface has no address of dst's family
+	}
+	return r, src, nil
 }
 
 // LocalMTU is the MTU of the interface that holds the local address a
 // (65535 for loopback and unknown addresses).
 func (l *Layer) LocalMTU(a netip.Addr) int {
 	for _, ifc := range l.ifaces {
-		if ifc.Addr.Addr() == a {
+		if ifc.Addr.Addr() == a || ifc.has6(a) {
 			return ifc.MTU()
 		}
 	}
@@ -257,7 +323,11 @@ func (l *Layer) PathMTU(now time.Time, dst netip.Addr) int {
 	if err != nil || r.Iface == nil {
 		return 65535
 	}
-	mtu := r.Iface.MTU()
+	return l.learnedMTU(now, dst, r.Iface.MTU())
+}
+
+// learnedMTU is mtu, or less where LearnPathMTU said so for dst.
+func (l *Layer) learnedMTU(now time.Time, dst netip.Addr, mtu int) int {
 	if e, ok := l.pmtu[dst]; ok {
 		if now.Before(e.until) {
 			return min(mtu, e.mtu)
@@ -285,8 +355,13 @@ type pmtuEntry struct {
 // for PMTUExpiry (RFC 1191 §6.3). A transport calls it once it has checked
 // that the "fragmentation needed" message quotes something it sent (for
 // TCP, a sequence number in flight: RFC 5927 §4.1). A full table forgets
-// the entries that have expired, or else one at random.
+// the entries that have expired, or else one at random. For IPv6 the path
+// MTU never goes below 1280 (RFC 8201 §4): a Packet Too Big saying less
+// keeps 1280, and no atomic fragments are sent for it (RFC 8021).
 func (l *Layer) LearnPathMTU(now time.Time, dst netip.Addr, mtu int) {
+	if dst.Is6() && mtu < wire.IPv6MinMTU {
+		mtu = wire.IPv6MinMTU
+	}
 	if l.pmtu == nil {
 		l.pmtu = make(map[netip.Addr]pmtuEntry)
 	}

@@ -9,13 +9,17 @@ import (
 	"berth/wire"
 )
 
-// Send prepends an IPv4 header to the transport datagram in b and sends it:
+// Send prepends an IP header to the transport datagram in b and sends it:
 // to this host itself through the loopback queue, or out of the routed
 // interface, fragmented when it exceeds the MTU and DontFragment is clear.
-// The caller keeps ownership of b. Errors are what a socket reports:
+// The header is IPv6 when hdr.Dst is an IPv6 address (see send6), else
+// IPv4. The caller keeps ownership of b. Errors are what a socket reports:
 // ENETUNREACH with no route, EMSGSIZE when too big to send. Datagrams to
 // this host wait for Flush.
 func (l *Layer) Send(now time.Time, b *buf.Buffer, hdr Header) error {
+	if hdr.Dst.Is6() {
+		return l.send6(now, b, hdr)
+	}
 	return l.send(now, b, hdr)
 }
 
@@ -149,12 +153,17 @@ func (l *Layer) fragment(ifc *Interface, h wire.IPv4, mtu int) error {
 }
 
 func (l *Layer) write(ifc *Interface, pkt []byte) error {
-	l.batch[0] = pkt
-	_, err := ifc.Link.Write(l.batch[:])
-	l.batch[0] = nil
+	err := l.writeLink(ifc, pkt)
 	if err != nil {
 		l.Stats.OutDiscards++
 	}
+	return err
+}
+
+func (l *Layer) writeLink(ifc *Interface, pkt []byte) error {
+	l.batch[0] = pkt
+	_, err := ifc.Link.Write(l.batch[:])
+	l.batch[0] = nil
 	return err
 }
 

@@ -9,7 +9,8 @@ import (
 	"berth/wire"
 )
 
-// Reassembly of IPv4 fragments (RFC 791 §3.2, RFC 815).
+// Reassembly of fragments, one reassembler for both families: IPv4's
+// (RFC 791 §3.2, RFC 815) and IPv6's (RFC 8200 §4.5, reassembly6.go).
 //
 // Untrusted fragments are held under bounds: per source address (bytes and
 // datagrams in progress) and in total, each datagram for at most the
@@ -18,9 +19,13 @@ import (
 // requires for IPv6 and Linux does for IPv4 since FragmentSmack; an exact
 // duplicate (a link that duplicates) is dropped alone.
 
+// fragKey names the datagram a fragment belongs to. The addresses tell the
+// families apart. IPv4 keys on the protocol too (RFC 791 §3.2); IPv6 on
+// source, destination and the 32-bit identification alone (RFC 8200 §4.5),
+// with proto 0.
 type fragKey struct {
 	src, dst netip.Addr
-	id       uint16
+	id       uint32
 	proto    uint8
 }
 
@@ -30,26 +35,36 @@ type fragPiece struct {
 }
 
 type datagram struct {
-	key      fragKey
-	pieces   []fragPiece // sorted by off, never overlapping
-	held     int
-	total    int // payload length once the last fragment is in, else -1
-	header   [60]byte
-	hlen     int // header of the fragment at offset 0, once it is in
+	key    fragKey
+	pieces []fragPiece // sorted by off, never overlapping
+	held   int
+	total  int // payload length once the last fragment is in, else -1
+	// header holds the headers of the fragment at offset 0, once it is in:
+	// IPv4's header, or IPv6's headers through the Fragment header. It
+	// points into inline when they fit.
+	header   []byte
+	inline   [inlineHeader]byte
+	fragAt   int // IPv6: offset of the Fragment header in header
+	nextAt   int // IPv6: offset of the Next Header field that names it
 	deadline time.Time
 }
+
+// inlineHeader is room for the longest IPv4 header and for IPv6 headers
+// without extension headers before the Fragment header.
+const inlineHeader = 60
 
 type srcUse struct{ bytes, count int }
 
 type reassembler struct {
-	timeout   time.Duration
+	timeout   time.Duration // IPv4
+	timeout6  time.Duration
 	perSource int
 	maxPerSrc int
 	limit     int
 
 	dgrams map[fragKey]*datagram
 	bySrc  map[netip.Addr]srcUse
-	queue  []*datagram // in arrival order, so deadlines are ascending
+	queue  []*datagram // by ascending deadline
 	held   int
 }
 
@@ -57,6 +72,10 @@ func (r *reassembler) init(cfg Config) {
 	r.timeout = cfg.ReasmTimeout
 	if r.timeout == 0 {
 		r.timeout = 30 * time.Second
+	}
+	r.timeout6 = cfg.ReasmTimeout6
+	if r.timeout6 == 0 {
+		r.timeout6 = 60 * time.Second
 	}
 	r.perSource = cfg.ReasmPerSource
 	if r.perSource == 0 {
@@ -74,102 +93,133 @@ func (r *reassembler) init(cfg Config) {
 	r.bySrc = make(map[netip.Addr]srcUse)
 }
 
-// add takes one fragment and returns the whole datagram when this fragment
-// completes it. The caller releases the returned buffer.
-func (r *reassembler) add(l *Layer, now time.Time, h wire.IPv4) *buf.Buffer {
-	payload := h.Payload()
-	off := h.FragmentOffset()
-	end := off + len(payload)
-	mf := h.MoreFragments()
-	// Every fragment but the last carries a multiple of 8 bytes, and no
-	// datagram exceeds 65535 bytes.
-	if (mf && (len(payload) == 0 || len(payload)%8 != 0)) || end+h.HeaderLen() > 65535 {
-		l.Stats.ReasmFails++
-		return nil
+// frag is one fragment as the reassembler takes it, after its family
+// checked what is its own to check.
+type frag struct {
+	key     fragKey
+	off     int    // of data in the datagram's payload (IPv6: fragmentable part)
+	data    []byte // the fragment's share of it
+	more    bool
+	head    []byte // at offset 0: the headers reassembly keeps
+	fragAt  int    // IPv6: where the Fragment header is in head
+	nextAt  int    // IPv6: the Next Header field naming it
+	timeout time.Duration
+}
+
+// reasmVerdict is what became of a fragment, for the caller to count.
+type reasmVerdict uint8
+
+const (
+	reasmHeld    reasmVerdict = iota // kept, or an exact duplicate dropped; the datagram is not whole yet
+	reasmWhole                       // the fragment completed the datagram
+	reasmFailed                      // the datagram or the fragment was dropped
+	reasmOverlap                     // the datagram was dropped: the fragment overlapped another (RFC 5722)
+)
+
+// add takes one fragment and returns its datagram with reasmWhole when
+// the fragment completes it; the caller then builds it with assemble.
+func (r *reassembler) add(now time.Time, f *frag) (*datagram, reasmVerdict) {
+	end := f.off + len(f.data)
+	n := len(f.data)
+	if f.off == 0 && len(f.head) > inlineHeader {
+		n += len(f.head) // headers that do not fit inline take memory of their own
 	}
-	key := fragKey{src: h.Src(), dst: h.Dst(), id: h.ID(), proto: h.Protocol()}
+	key := f.key
 	d := r.dgrams[key]
 	if d == nil {
 		use := r.bySrc[key.src]
-		if use.count >= r.maxPerSrc || use.bytes+len(payload) > r.perSource || r.held+len(payload) > r.limit {
-			l.Stats.ReasmFails++
-			return nil
+		if use.count >= r.maxPerSrc || use.bytes+n > r.perSource || r.held+n > r.limit {
+			return nil, reasmFailed
 		}
-		d = &datagram{key: key, total: -1, deadline: now.Add(r.timeout)}
+		d = &datagram{key: key, total: -1, deadline: now.Add(f.timeout)}
 		r.dgrams[key] = d
-		r.queue = append(r.queue, d)
+		r.enqueue(d)
 		use.count++
 		r.bySrc[key.src] = use
 	} else {
 		use := r.bySrc[key.src]
-		if use.bytes+len(payload) > r.perSource || r.held+len(payload) > r.limit {
+		if use.bytes+n > r.perSource || r.held+n > r.limit {
 			r.discard(d)
-			l.Stats.ReasmFails++
-			return nil
+			return nil, reasmFailed
 		}
 	}
-	if !mf {
+	if !f.more {
 		if (d.total >= 0 && d.total != end) || (len(d.pieces) > 0 && d.pieces[len(d.pieces)-1].end > end) {
 			r.discard(d)
-			l.Stats.ReasmFails++
-			return nil
+			return nil, reasmFailed
 		}
 		d.total = end
 	} else if d.total >= 0 && end > d.total {
 		r.discard(d)
-		l.Stats.ReasmFails++
-		return nil
+		return nil, reasmFailed
 	}
-	i, _ := slices.BinarySearchFunc(d.pieces, off, func(p fragPiece, off int) int { return p.off - off })
+	i, _ := slices.BinarySearchFunc(d.pieces, f.off, func(p fragPiece, off int) int { return p.off - off })
 	for _, nb := range [2]int{i - 1, i} {
 		if nb < 0 || nb >= len(d.pieces) {
 			continue
 		}
 		p := d.pieces[nb]
-		if off < p.end && p.off < end {
-			if p.off == off && p.end == end {
-				return nil // exact duplicate: keep the first copy
+		if f.off < p.end && p.off < end {
+			if p.off == f.off && p.end == end {
+				return d, reasmHeld // exact duplicate: keep the first copy
 			}
 			r.discard(d)
-			l.Stats.ReasmFails++
-			l.Stats.ReasmOverlaps++
-			return nil
+			return nil, reasmOverlap
 		}
 	}
-	d.pieces = slices.Insert(d.pieces, i, fragPiece{off: off, end: end, b: buf.From(0, payload)})
-	d.held += len(payload)
-	r.held += len(payload)
+	d.pieces = slices.Insert(d.pieces, i, fragPiece{off: f.off, end: end, b: buf.From(0, f.data)})
+	d.held += n
+	r.held += n
 	use := r.bySrc[key.src]
-	use.bytes += len(payload)
+	use.bytes += n
 	r.bySrc[key.src] = use
-	if off == 0 {
-		d.hlen = copy(d.header[:], h[:h.HeaderLen()])
+	if f.off == 0 {
+		if len(f.head) <= len(d.inline) {
+			d.header = d.inline[:copy(d.inline[:], f.head)]
+		} else {
+			d.header = slices.Clone(f.head)
+		}
+		d.fragAt, d.nextAt = f.fragAt, f.nextAt
 	}
-	if d.total < 0 || d.hlen == 0 {
-		return nil
+	if d.total < 0 || d.header == nil {
+		return d, reasmHeld
 	}
 	next := 0
 	for _, p := range d.pieces {
 		if p.off != next {
-			return nil
+			return d, reasmHeld
 		}
 		next = p.end
 	}
 	if next != d.total {
-		return nil
+		return d, reasmHeld
 	}
-	whole := buf.New(buf.Headroom, d.hlen+d.total)
-	copy(whole.Extend(d.hlen), d.header[:d.hlen])
+	return d, reasmWhole
+}
+
+// assemble builds a whole datagram, its first hlen header bytes and the
+// pieces' payload, and forgets it. The caller fixes the header's fields
+// and releases the buffer.
+func (r *reassembler) assemble(d *datagram, hlen int) *buf.Buffer {
+	whole := buf.New(buf.Headroom, hlen+d.total)
+	copy(whole.Extend(hlen), d.header[:hlen])
 	for _, p := range d.pieces {
 		whole.Append(p.b.Bytes())
 	}
-	wh := wire.IPv4(whole.Bytes())
-	wh.SetTotalLen(whole.Len())
-	wh.SetFragment(wh.DontFragment(), false, 0)
-	wh.UpdateChecksum()
 	r.discard(d)
-	l.Stats.ReasmOKs++
 	return whole
+}
+
+// enqueue places d in the queue by its deadline, after those due no later:
+// the two families' timeouts differ, so arrival order is not enough.
+func (r *reassembler) enqueue(d *datagram) {
+	i, _ := slices.BinarySearchFunc(r.queue, d.deadline, func(x *datagram, t time.Time) int {
+		if x.deadline.After(t) {
+			return 1
+		}
+		return -1
+	})
+	r.queue = slices.Insert(r.queue, i, d)
 }
 
 // discard forgets a datagram and frees what it held.
@@ -193,6 +243,46 @@ func (r *reassembler) discard(d *datagram) {
 	d.pieces = nil
 }
 
+// reassemble4 takes an IPv4 fragment and returns the whole datagram when
+// this fragment completes it. The caller releases the returned buffer.
+func (l *Layer) reassemble4(now time.Time, h wire.IPv4) *buf.Buffer {
+	payload := h.Payload()
+	off := h.FragmentOffset()
+	mf := h.MoreFragments()
+	// Every fragment but the last carries a multiple of 8 bytes, and no
+	// datagram exceeds 65535 bytes.
+	if (mf && (len(payload) == 0 || len(payload)%8 != 0)) || off+len(payload)+h.HeaderLen() > 65535 {
+		l.Stats.ReasmFails++
+		return nil
+	}
+	f := frag{
+		key: fragKey{src: h.Src(), dst: h.Dst(), id: uint32(h.ID()), proto: h.Protocol()},
+		off: off, data: payload, more: mf, timeout: l.reasm.timeout,
+	}
+	if off == 0 {
+		f.head = h[:h.HeaderLen()]
+	}
+	d, v := l.reasm.add(now, &f)
+	switch v {
+	case reasmHeld:
+		return nil
+	case reasmFailed:
+		l.Stats.ReasmFails++
+		return nil
+	case reasmOverlap:
+		l.Stats.ReasmFails++
+		l.Stats.ReasmOverlaps++
+		return nil
+	}
+	whole := l.reasm.assemble(d, len(d.header))
+	wh := wire.IPv4(whole.Bytes())
+	wh.SetTotalLen(whole.Len())
+	wh.SetFragment(wh.DontFragment(), false, 0)
+	wh.UpdateChecksum()
+	l.Stats.ReasmOKs++
+	return whole
+}
+
 // NextDeadline reports when Tick must next run, zero when nothing waits.
 func (l *Layer) NextDeadline() time.Time {
 	if len(l.reasm.queue) == 0 {
@@ -201,19 +291,30 @@ func (l *Layer) NextDeadline() time.Time {
 	return l.reasm.queue[0].deadline
 }
 
-// Tick expires datagrams whose reassembly timed out. RFC 792 / RFC 1122
-// §3.2.2.4: when the first fragment arrived, the source hears "fragment
-// reassembly time exceeded" quoting it.
+// Tick expires datagrams whose reassembly timed out. When the first
+// fragment arrived, its source hears so, quoting it: "fragment reassembly
+// time exceeded" (RFC 792, RFC 1122 §3.2.2.4; for IPv6 RFC 8200 §4.5,
+// ICMPv6 Time Exceeded code 1).
 func (l *Layer) Tick(now time.Time) {
 	l.depth++
 	for len(l.reasm.queue) > 0 && !l.reasm.queue[0].deadline.After(now) {
 		d := l.reasm.queue[0]
+		if d.key.src.Is6() {
+			l.Stats6.ReasmTimeout++
+			l.Stats6.ReasmFails++
+			if d.header != nil {
+				l.reassemblyTimeExceeded6(now, d)
+			}
+			l.reasm.discard(d)
+			continue
+		}
 		l.Stats.ReasmTimeout++
 		l.Stats.ReasmFails++
-		if d.hlen > 0 {
-			q := make([]byte, d.hlen+min(8, d.pieces[0].end))
-			copy(q, d.header[:d.hlen])
-			copy(q[d.hlen:], d.pieces[0].b.Bytes())
+		if d.header != nil {
+			hlen := len(d.header)
+			q := make([]byte, hlen+min(8, d.pieces[0].end))
+			copy(q, d.header)
+			copy(q[hlen:], d.pieces[0].b.Bytes())
 			if oh, err := wire.NewQuotedIPv4(q); err == nil {
 				l.SendError(now, oh, wire.ICMPv4TimeExceeded, wire.ICMPv4ReassemblyTimeExceeded, 0)
 			}

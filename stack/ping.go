@@ -26,8 +26,13 @@ var ErrPingMismatch = errors.New("ping: reply data differs from request")
 
 // Ping sends one ICMP echo request with size payload bytes to dst and waits
 // for the matching reply (same id and sequence) or ctx's end. It works like
-// ping(8): on a raw ICMP socket connected to dst.
+// ping(8): on a raw ICMP socket connected to dst. To an IPv6 destination it
+// sends an ICMPv6 echo request instead (see ping6: raw sockets carry IPv4
+// only as yet); TTL is then the reply's Hop Limit.
 func (s *Stack) Ping(ctx context.Context, dst netip.Addr, id, seq uint16, size int) (PingReply, error) {
+	if dst.Is6() && !dst.Is4In6() {
+		return s.ping6(ctx, dst, id, seq, size)
+	}
 	r, err := s.OpenRaw(wire.ProtoICMP, RawOptions{Owner: "ping"})
 	if err != nil {
 		return PingReply{}, err
@@ -43,14 +48,8 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, id, seq uint16, size i
 		default:
 		}
 	})
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(i)
-	}
 	sent := s.clk.Now()
-	if size >= 8 {
-		binary.BigEndian.PutUint64(data, uint64(sent.UnixNano()))
-	}
+	data := pingData(sent, size)
 	req := wire.ICMPv4Repr{Type: wire.ICMPv4Echo, ID: id, Seq: seq, Data: data}
 	msg := make([]byte, req.Len())
 	req.Emit(msg)
@@ -87,4 +86,16 @@ func (s *Stack) Ping(ctx context.Context, dst netip.Addr, id, seq uint16, size i
 		}
 		return reply, nil
 	}
+}
+
+// pingData is what ping(8) sends: the send time, then bytes counting up.
+func pingData(sent time.Time, size int) []byte {
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	if size >= 8 {
+		binary.BigEndian.PutUint64(data, uint64(sent.UnixNano()))
+	}
+	return data
 }

@@ -1,5 +1,5 @@
-// Package stack is a berth host: links with addresses and routes, the IPv4
-// layer, the transports and their sockets, timers, and the counters. It is
+// Package stack is a berth host: links with addresses and routes, the IP
+// layer (IPv4, and IPv6 as far as addresses and ping), the transports and their sockets, timers, and the counters. It is
 // the one package that joins the layers, and the callback API lives here.
 //
 // Concurrency: all protocol processing of a stack is serialised by one
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"berth/link"
 	"berth/port"
 	"berth/tcp"
+	"berth/wire"
 )
 
 // Options configures a Stack.
@@ -32,7 +34,7 @@ type Options struct {
 	// Seed makes every random choice (IP IDs, keys, ports, ISNs)
 	// reproducible; zero draws a seed from crypto/rand.
 	Seed uint64
-	// IP tunes the IPv4 layer.
+	// IP tunes the IP layer.
 	IP ip.Config
 	// TCP configures stream sockets; nil means tcp.DefaultConfig() (the
 	// Linux profile). Its ISN key is drawn from Seed when zero.
@@ -55,7 +57,8 @@ type Stack struct {
 	udp      udpTable
 	tcp      tcpTable
 	ports    *port.Manager
-	pending  *[]event // callbacks owed, from eventPool
+	pingers6 map[*pinger6]struct{} // Pings waiting for an ICMPv6 echo reply
+	pending  *[]event              // callbacks owed, from eventPool
 	nextID   uint64
 	closed   bool
 	timers   timerHeap   // every protocol deadline
@@ -96,6 +99,8 @@ func New(opts Options) *Stack {
 	s.ports = port.NewManager(pc)
 	s.udp.open = make(map[*UDPSocket]struct{})
 	s.ip.SetHandler(uint8(port.UDP), udpHandler{s})
+	s.pingers6 = make(map[*pinger6]struct{})
+	s.ip.SetHandler6(wire.ProtoICMPv6, ping6Handler{s})
 	s.initTCP(opts.TCP)
 	return s
 }
@@ -142,6 +147,25 @@ func (s *Stack) AddLink(name string, l link.Link, addr netip.Prefix) error {
 	return nil
 }
 
+// AddAddress gives the link named name another address: an IPv6 one (a
+// link may have several), or an IPv4 one if it has none. The prefix
+// becomes an on-link route. IPv6 needs a link MTU of at least 1280
+// (EINVAL otherwise, as for an address no interface can have); EEXIST
+// says the link has the address already.
+func (s *Stack) AddAddress(name string, addr netip.Prefix) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for _, ifc := range s.ip.Interfaces() {
+		if ifc.Name == name {
+			return s.ip.AddAddress(ifc, addr)
+		}
+	}
+	return errors.New("stack: no link named " + strconv.Quote(name))
+}
+
 // AddRoute routes dst through the interface that reaches gateway.
 func (s *Stack) AddRoute(dst netip.Prefix, gateway netip.Addr) error {
 	s.mu.Lock()
@@ -154,13 +178,16 @@ func (s *Stack) AddRoute(dst netip.Prefix, gateway netip.Addr) error {
 	return nil
 }
 
-// Addrs lists the interface addresses.
+// Addrs lists the interface addresses, each interface's IPv4 one first.
 func (s *Stack) Addrs() []netip.Prefix {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []netip.Prefix
 	for _, ifc := range s.ip.Interfaces() {
-		out = append(out, ifc.Addr)
+		if ifc.Addr.IsValid() {
+			out = append(out, ifc.Addr)
+		}
+		out = append(out, ifc.Addrs6...)
 	}
 	return out
 }

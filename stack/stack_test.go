@@ -146,13 +146,16 @@ func TestHeaderIncludedRawSendValidates(t *testing.T) {
 }
 
 // TestHostileInputIsCountedNeverPanics feeds 100,000 random and mutated
-// packets into a live host. None may panic it, and the IP counters must
-// account for every one of them.
+// packets, IPv4 and IPv6, into a live host. None may panic it, and the IP
+// counters of the two families must account for every one of them.
 func TestHostileInputIsCountedNeverPanics(t *testing.T) {
 	la, lb := mem.Pair(mem.MTU(65535), mem.QueueLen(1<<16))
 	defer la.Close()
 	s := New(Options{Name: "target", Seed: 3})
 	if err := s.AddLink("mem0", lb, addrB); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAddress("mem0", addr6B); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
@@ -162,6 +165,10 @@ func TestHostileInputIsCountedNeverPanics(t *testing.T) {
 		mkPacket(wire.ProtoUDP, []byte{0, 7, 0, 7, 0, 9, 0, 0, 'y'}),
 		mkPacket(wire.ProtoTCP, make([]byte, 20)),
 		mkPacket(200, []byte("unknown")),
+		mkPacket6(wire.ProtoICMPv6, echo6Msg(1, 1, []byte("x"))),
+		mkPacket6(wire.ProtoFragment, append([]byte{wire.ProtoICMPv6, 0, 0, 1, 0, 0, 0, 7}, echo6Msg(1, 1, []byte("fragment"))...)),
+		mkPacket6(wire.ProtoDstOpts, append([]byte{200, 0, 0x9e, 4, 0, 0, 0, 0}, 'z')),
+		mkPacket6(wire.ProtoUDP, []byte{0, 7, 0, 7, 0, 9, 0, 0, 'y'}),
 	}
 	const n = 100000
 	pkt := make([]byte, 2048)
@@ -173,8 +180,13 @@ func TestHostileInputIsCountedNeverPanics(t *testing.T) {
 			for j := range p {
 				p[j] = byte(rng.Uint32())
 			}
-			if len(p) > 0 && rng.IntN(2) == 0 {
-				p[0] = 0x45
+			if len(p) > 0 {
+				switch rng.IntN(4) {
+				case 0, 1:
+					p[0] = 0x45
+				case 2:
+					p[0] = 0x60
+				}
 			}
 		default: // a valid packet with a few bytes mutated
 			src := seeds[rng.IntN(len(seeds))]
@@ -185,7 +197,7 @@ func TestHostileInputIsCountedNeverPanics(t *testing.T) {
 			}
 			if rng.IntN(4) == 0 { // keep the header checksum right so deeper layers are reached
 				h := wire.IPv4(p)
-				if len(p) >= 20 && int(p[0]&15)*4 <= len(p) && p[0]&15 >= 5 {
+				if p[0]>>4 == 4 && len(p) >= 20 && int(p[0]&15)*4 <= len(p) && p[0]&15 >= 5 {
 					h.UpdateChecksum()
 				}
 			}
@@ -198,10 +210,15 @@ func TestHostileInputIsCountedNeverPanics(t *testing.T) {
 		}
 	}
 	waitReceived(t, s, n)
-	st := s.Stats().Ip
+	all := s.Stats()
+	st, st6 := all.Ip, all.Ip6
 	accounted := st.InHdrErrors + st.InAddrErrors + st.InUnknownProtos + st.InDiscards + st.InDelivers + st.ReasmReqds
-	if st.InReceives-st.InLoopback != n || accounted != st.InReceives {
-		t.Fatalf("received %d, accounted %d of %d: %+v", st.InReceives, accounted, n, st)
+	accounted6 := st6.InHdrErrors + st6.InAddrErrors + st6.InUnknownProtos + st6.InDiscards + st6.InDelivers + st6.ReasmReqds
+	if st.InReceives-st.InLoopback+st6.InReceives-st6.InLoopback != n || accounted != st.InReceives || accounted6 != st6.InReceives {
+		t.Fatalf("received %d+%d, accounted %d+%d of %d:\n%+v\n%+v", st.InReceives, st6.InReceives, accounted, accounted6, n, st, st6)
+	}
+	if st6.InReceives < n/10 {
+		t.Fatalf("only %d of %d packets took the IPv6 path", st6.InReceives, n)
 	}
 	if bytes, _ := s.ip.ReasmHeld(); bytes > 4<<20 {
 		t.Fatalf("reassembly holds %d bytes", bytes)
@@ -219,9 +236,13 @@ func mkPacket(proto uint8, payload []byte) []byte {
 func waitReceived(t *testing.T, s *Stack, n uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for st := s.Stats().Ip; st.InReceives-st.InLoopback < n; st = s.Stats().Ip {
+	received := func() uint64 {
+		st := s.Stats()
+		return st.Ip.InReceives - st.Ip.InLoopback + st.Ip6.InReceives - st.Ip6.InLoopback
+	}
+	for received() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("host received %d of %d", s.Stats().Ip.InReceives, n)
+			t.Fatalf("host received %d of %d", received(), n)
 		}
 		runtime.Gosched()
 	}

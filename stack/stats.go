@@ -12,11 +12,13 @@ import (
 
 // Stats is a snapshot of a host's counters, grouped as `netstat -s` groups them.
 type Stats struct {
-	Ip   ip.Stats
-	Icmp ip.ICMPStats
-	Tcp  tcp.Stats
-	Udp  udp.Stats
-	Raw  RawStats
+	Ip    ip.Stats
+	Icmp  ip.ICMPStats
+	Ip6   ip.Stats6
+	Icmp6 ip.ICMP6Stats
+	Tcp   tcp.Stats
+	Udp   udp.Stats
+	Raw   RawStats
 }
 
 // RawStats counts raw-socket traffic.
@@ -30,7 +32,7 @@ type RawStats struct {
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Ip: s.ip.Stats, Icmp: s.ip.ICMP, Tcp: s.tcp.stats, Udp: s.udp.stats, Raw: s.raw.stats}
+	return Stats{Ip: s.ip.Stats, Icmp: s.ip.ICMP, Ip6: s.ip.Stats6, Icmp6: s.ip.ICMP6, Tcp: s.tcp.stats, Udp: s.udp.stats, Raw: s.raw.stats}
 }
 
 // WriteTo prints the counters like `netstat -s`: one group a paragraph,
@@ -40,7 +42,7 @@ func (st Stats) WriteTo(w io.Writer) (int64, error) {
 	for _, g := range []struct {
 		name string
 		v    any
-	}{{"Ip", st.Ip}, {"Icmp", st.Icmp}, {"Tcp", st.Tcp}, {"Udp", st.Udp}, {"Raw", st.Raw}} {
+	}{{"Ip", st.Ip}, {"Icmp", st.Icmp}, {"Ip6", st.Ip6}, {"Icmp6", st.Icmp6}, {"Tcp", st.Tcp}, {"Udp", st.Udp}, {"Raw", st.Raw}} {
 		c, err := fmt.Fprintf(w, "%s:\n", g.name)
 		n += int64(c)
 		if err != nil {
