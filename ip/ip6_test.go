@@ -888,3 +888,30 @@ func checkOutput6(t testing.TB, out [][]byte) {
 		}
 	}
 }
+
+// BenchmarkEchoReply answers 56-byte pings, IPv4 and IPv6, into a link
+// that only counts.
+func BenchmarkEchoReply(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		req  []byte
+	}{
+		{"IPv4", mkDatagram(wire.ProtoICMP, echoRequest(1, 1, make([]byte, 56)), nil)},
+		{"IPv6", pkt6(host6A, host6B, wire.ProtoICMPv6, echo6(host6A, host6B, 1, 1, make([]byte, 56)))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l, ifc, _ := newLayer6(b, 1500)
+			sink := &countLink{mtu: 1500}
+			ifc.Link = sink
+			pkt := make([]byte, len(c.req))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(pkt, c.req)
+				l.Input(epoch, ifc, pkt)
+			}
+			if sink.n == 0 {
+				b.Fatal("no reply")
+			}
+		})
+	}
+}
