@@ -184,6 +184,9 @@ func (r *RawSocket) Send(p []byte, dst netip.Addr) error {
 	if !dst.IsValid() {
 		return syscall.EDESTADDRREQ
 	}
+	if dst = dst.Unmap(); !dst.Is4() {
+		return syscall.EAFNOSUPPORT // an ip4: socket; raw IPv6 sockets are not built yet
+	}
 	if len(p) > 65535-wire.IPv4MinHeaderLen {
 		return syscall.EMSGSIZE
 	}

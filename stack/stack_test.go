@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,6 +100,10 @@ func TestRawSocketSeesItsProtocolOnly(t *testing.T) {
 	defer r254.Close()
 	if err := r254.Send([]byte("not for 253"), addrB.Addr()); err != nil {
 		t.Fatal(err)
+	}
+	// An ip4: socket sends IPv4 only, even where the host has IPv6.
+	if err := r254.Send([]byte("v6"), netip.MustParseAddr("2001:2::2")); err != syscall.EAFNOSUPPORT {
+		t.Fatalf("raw IPv4 socket sending to an IPv6 address: %v, want EAFNOSUPPORT", err)
 	}
 	if err := ra.Send([]byte("experiment"), addrB.Addr()); err != nil {
 		t.Fatal(err)
