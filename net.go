@@ -17,13 +17,16 @@ import (
 )
 
 // ListenPacket announces on the local address, like net.ListenPacket:
-// network "udp" or "udp4" for a datagram socket, or "ip4:PROTO" for a raw
-// socket, PROTO a name ("icmp") or number ("253"). The address may name a
-// service: ":echo", "198.18.0.2:domain".
+// network "udp", "udp4" or "udp6" for a datagram socket, or "ip4:PROTO"
+// for a raw socket, PROTO a name ("icmp") or number ("253"). The address
+// may name a service: ":echo", "198.18.0.2:domain", "[2001:2::1]:53".
+// "udp" takes the family of the address (IPv4 when it has none); an IPv6
+// socket is IPV6_V6ONLY, so it neither receives IPv4 nor holds the port
+// against IPv4 sockets.
 func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 	switch network {
-	case "udp", "udp4":
-		local, err := h.resolve(port.UDP, address)
+	case "udp", "udp4", "udp6":
+		local, err := h.resolveNet(port.UDP, network, address)
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
@@ -36,8 +39,6 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 			return nil, &net.OpError{Op: "listen", Net: network, Source: nil, Addr: net.UDPAddrFromAddrPort(local), Err: os.NewSyscallError("bind", err)}
 		}
 		return socket.NewUDP(u, network), nil
-	case "udp6":
-		return nil, opErr("listen", network, address, syscall.EAFNOSUPPORT)
 	}
 	if proto, ok, err := rawProtocol(network); ok {
 		if err != nil {
@@ -63,19 +64,21 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 	return nil, opErr("listen", network, address, net.UnknownNetworkError(network))
 }
 
-// Listen announces on the local address, like net.Listen: network "tcp"
-// or "tcp4"; the address may name a service (":http").
+// Listen announces on the local address, like net.Listen: network "tcp",
+// "tcp4" or "tcp6"; the address may name a service (":http",
+// "[2001:2::1]:http"). Families as in ListenPacket.
 func (h *Host) Listen(network, address string) (net.Listener, error) {
 	switch network {
-	case "tcp", "tcp4":
-	case "tcp6":
-		return nil, opErr("listen", network, address, syscall.EAFNOSUPPORT)
+	case "tcp", "tcp4", "tcp6":
 	default:
 		return nil, opErr("listen", network, address, net.UnknownNetworkError(network))
 	}
-	local, err := h.resolve(port.TCP, address)
+	local, err := h.resolveNet(port.TCP, network, address)
 	if err != nil {
 		return nil, opErr("listen", network, address, err)
+	}
+	if !local.Addr().Is4() {
+		return nil, opErr("listen", network, address, syscall.EAFNOSUPPORT) // TCP over IPv6: not yet
 	}
 	l, err := h.s.ListenTCP(local, stack.TCPOptions{Owner: h.owner, ReuseAddr: true, Backlog: 4096})
 	if err != nil {
@@ -95,10 +98,13 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 		return nil, opErr("dial", network, address, err)
 	}
 	switch network {
-	case "tcp", "tcp4":
-		remote, err := h.resolve(port.TCP, address)
+	case "tcp", "tcp4", "tcp6":
+		remote, err := h.resolveNet(port.TCP, network, address)
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
+		}
+		if !remote.Addr().Is4() {
+			return nil, opErr("dial", network, address, syscall.EAFNOSUPPORT) // TCP over IPv6: not yet
 		}
 		c, err := socket.DialTCP(ctx, h.s, network, remote, stack.TCPOptions{Owner: h.owner})
 		if err != nil {
@@ -106,8 +112,8 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 		}
 		c.SetNoDelay(true) // as Go's net does for every TCP conn
 		return c, nil
-	case "udp", "udp4":
-		remote, err := h.resolve(port.UDP, address)
+	case "udp", "udp4", "udp6":
+		remote, err := h.resolveNet(port.UDP, network, address)
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
@@ -142,6 +148,33 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 // resolve parses "host:port" where port may be a service name.
 func (h *Host) resolve(proto port.Protocol, address string) (netip.AddrPort, error) {
 	return services.ParseAddrPort(address, proto, h.reg)
+}
+
+// resolveNet is resolve for a network that may fix the family: "tcp4"
+// and "udp4" take IPv4 addresses only, "tcp6" and "udp6" IPv6 ones (an
+// empty host is then [::]); "tcp" and "udp" take either, an empty host
+// meaning 0.0.0.0 as before IPv6. IPv4-mapped addresses are IPv4.
+func (h *Host) resolveNet(proto port.Protocol, network, address string) (netip.AddrPort, error) {
+	ap, err := h.resolve(proto, address)
+	if err != nil {
+		return ap, err
+	}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	switch network[len(network)-1] {
+	case '4':
+		if !ap.Addr().Is4() {
+			return ap, &net.AddrError{Err: "no suitable address found", Addr: ap.Addr().String()}
+		}
+	case '6':
+		host, _, _ := net.SplitHostPort(address)
+		if host == "" {
+			return netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port()), nil
+		}
+		if !ap.Addr().Is6() {
+			return ap, &net.AddrError{Err: "no suitable address found", Addr: ap.Addr().String()}
+		}
+	}
+	return ap, nil
 }
 
 func opErr(op, network, address string, err error) error {

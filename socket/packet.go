@@ -27,7 +27,7 @@ type dgram interface {
 // and, once connected, a net.Conn.
 type PacketConn struct {
 	sock    dgram
-	network string // "udp", "udp4", "ip4:icmp", ...
+	network string // "udp", "udp4", "udp6", "ip4:icmp", ...
 	raw     bool   // strip the IPv4 header on read, as Go's net does on Linux
 
 	ready     chan struct{}
@@ -48,7 +48,7 @@ func newPacketConn(s dgram, network string, raw bool) *PacketConn {
 	return c
 }
 
-// NewUDP wraps a stack datagram socket; network is "udp" or "udp4".
+// NewUDP wraps a stack datagram socket; network is "udp", "udp4" or "udp6".
 func NewUDP(u *stack.UDPSocket, network string) *PacketConn {
 	return newPacketConn(udpSock{u}, network, false)
 }

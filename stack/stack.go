@@ -99,6 +99,7 @@ func New(opts Options) *Stack {
 	s.ports = port.NewManager(pc)
 	s.udp.open = make(map[*UDPSocket]struct{})
 	s.ip.SetHandler(uint8(port.UDP), udpHandler{s})
+	s.ip.SetHandler6(uint8(port.UDP), udpHandler{s})
 	s.pingers6 = make(map[*pinger6]struct{})
 	s.ip.SetHandler6(wire.ProtoICMPv6, ping6Handler{s})
 	s.initTCP(opts.TCP)

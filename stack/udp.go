@@ -50,8 +50,11 @@ func (s *Stack) OpenUDP(opts UDPOptions) (*UDPSocket, error) {
 	if rcv == 0 {
 		rcv = 212992
 	}
+	// An IPv6 binding is IPV6_V6ONLY (RFC 3493 §5.3): it neither receives
+	// IPv4 nor conflicts with an IPv4 binding of the port. The port
+	// manager ignores the flag for IPv4 bindings.
 	u := &UDPSocket{s: s, id: s.newID(), owner: opts.Owner, ep: udp.NewEndpoint(rcv),
-		opts: port.Options{ReuseAddr: opts.ReuseAddr, ReusePort: opts.ReusePort, Privileged: opts.Privileged}}
+		opts: port.Options{ReuseAddr: opts.ReuseAddr, ReusePort: opts.ReusePort, Privileged: opts.Privileged, V6Only: true}}
 	s.udp.open[u] = struct{}{}
 	return u, nil
 }
@@ -99,8 +102,12 @@ func (u *UDPSocket) Connect(remote netip.AddrPort) error {
 	if u.closed {
 		return syscall.EBADF
 	}
-	if !remote.Addr().Is4() || remote.Port() == 0 {
+	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+	if !remote.Addr().IsValid() || remote.Addr().IsUnspecified() || remote.Port() == 0 {
 		return syscall.EINVAL
+	}
+	if !u.family(remote.Addr()) {
+		return syscall.EAFNOSUPPORT
 	}
 	_, src, err := s.ip.Route(remote.Addr())
 	if err != nil {
@@ -115,6 +122,31 @@ func (u *UDPSocket) Connect(remote netip.AddrPort) error {
 	}
 	u.b = b
 	return nil
+}
+
+// family reports whether the socket may talk to a: an unbound socket
+// takes the family of its first peer; a bound one keeps its address's.
+// mu held.
+func (u *UDPSocket) family(a netip.Addr) bool {
+	return u.b == nil || u.b.Local().Addr().Is4() == a.Is4()
+}
+
+// wildcard is the unspecified address of a's family.
+func wildcard(a netip.Addr) netip.Addr {
+	if a.Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// maxPayload is the largest UDP payload toward a: 65,535 less the IPv4 and
+// UDP headers over IPv4; over IPv6, whose Payload Length excludes its own
+// header, 65,535 less the UDP header (no jumbograms, RFC 2675).
+func maxPayload(a netip.Addr) int {
+	if a.Is4() {
+		return udp.MaxPayload
+	}
+	return 0xffff - wire.UDPHeaderLen
 }
 
 // LocalAddr is the bound address and port (invalid before binding).
@@ -177,8 +209,9 @@ func (u *UDPSocket) TryRecv(p []byte) (n int, from netip.AddrPort, err error) {
 
 // SendTo sends one datagram to dst (the connected peer when dst is
 // invalid). An unbound socket is bound to an ephemeral port first. It
-// returns EMSGSIZE beyond 65,507 bytes, a pending ICMP error once, and the
-// routing error when dst is unreachable.
+// returns EMSGSIZE beyond 65,507 bytes over IPv4 and 65,527 over IPv6, a
+// pending ICMP error once, EAFNOSUPPORT for a destination of the other
+// family than the socket's, and the routing error when dst is unreachable.
 func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 	s := u.s
 	s.mu.Lock()
@@ -195,11 +228,14 @@ func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 		}
 		dst = u.b.Remote()
 	}
-	if !dst.Addr().Unmap().Is4() || dst.Port() == 0 {
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	if !dst.Addr().IsValid() || dst.Addr().IsUnspecified() && dst.Addr().Is6() || dst.Port() == 0 {
 		return syscall.EINVAL
 	}
-	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
-	if len(p) > udp.MaxPayload {
+	if !u.family(dst.Addr()) {
+		return syscall.EAFNOSUPPORT
+	}
+	if len(p) > maxPayload(dst.Addr()) {
 		return syscall.EMSGSIZE
 	}
 	_, src, err := s.ip.Route(dst.Addr())
@@ -207,7 +243,7 @@ func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 		return err
 	}
 	if u.b == nil {
-		b, err := s.ports.Bind(u.request(netip.AddrPort{}, netip.AddrPort{}))
+		b, err := s.ports.Bind(u.request(netip.AddrPortFrom(wildcard(dst.Addr()), 0), netip.AddrPort{}))
 		if err != nil {
 			return err
 		}
@@ -221,7 +257,7 @@ func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 	defer b.Release()
 	udp.Encode(b, netip.AddrPortFrom(src, local.Port()), dst)
 	hdr := ip.Header{Src: src, Dst: dst.Addr(), Protocol: uint8(port.UDP)}
-	if dst == u.b.Remote() {
+	if dst == u.b.Remote() && dst.Addr().Is4() {
 		// A connected socket numbers its own datagrams (RFC 6864 §4.1,
 		// Linux's inet_id): its IDs do not depend on other sockets.
 		hdr.HasID, hdr.ID = true, s.ip.FlowID(netip.AddrPortFrom(src, local.Port()), dst, hdr.Protocol)+u.ipIDs
@@ -262,12 +298,31 @@ func (u *UDPSocket) close(s *Stack) {
 	}
 }
 
-// udpHandler is the IP layer's handler for protocol 17.
+// udpHandler is the IP layer's handler for protocol 17, over IPv4 and IPv6.
 type udpHandler struct{ s *Stack }
+
+// packetAddrs are the source and destination of p, of either family.
+func packetAddrs(p *ip.Packet) (src, dst netip.Addr) {
+	if p.Header6 != nil {
+		return p.Header6.Src(), p.Header6.Dst()
+	}
+	return p.Header.Src(), p.Header.Dst()
+}
+
+// quotedAddrs are the source and destination of the datagram an ICMP or
+// ICMPv6 error quotes.
+func quotedAddrs(e *ip.ICMPError) (src, dst netip.Addr) {
+	if e.Is6() {
+		return e.Original6.Src(), e.Original6.Dst()
+	}
+	return e.Original.Src(), e.Original.Dst()
+}
 
 func (h udpHandler) HandlePacket(p *ip.Packet) {
 	s := h.s
-	src, dst := p.Header.Src(), p.Header.Dst()
+	src, dst := packetAddrs(p)
+	// Over IPv6 a zero checksum fails here: it is mandatory (RFC 8200
+	// §8.1), and the datagram is counted in InCsumErrors.
 	d, err := udp.Parse(src, dst, p.Payload)
 	if err != nil {
 		s.udp.stats.InErrors++
@@ -282,8 +337,14 @@ func (h udpHandler) HandlePacket(p *ip.Packet) {
 	if ep == nil {
 		// RFC 1122 §4.1.3.1: port unreachable for a port nobody holds
 		// (SendError keeps quiet about broadcasts and rate-limits).
+		// RFC 4443 §3.1: code 4 over IPv6; SendError6 keeps quiet about
+		// multicast (§2.4(e.3)).
 		s.udp.stats.NoPorts++
-		s.ip.SendError(p.Now, p.Header, wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+		if p.Header6 != nil {
+			s.ip.SendError6(p.Now, p.Header6, wire.ICMPv6DestUnreachable, wire.ICMPv6PortUnreachable, 0)
+		} else {
+			s.ip.SendError(p.Now, p.Header, wire.ICMPv4DestUnreachable, wire.ICMPv4PortUnreachable, 0)
+		}
 		return
 	}
 	wasEmpty, _ := ep.ep.Queued()
@@ -306,8 +367,9 @@ func (h udpHandler) HandleError(e *ip.ICMPError) {
 	if len(e.OrigPayload) < 4 {
 		return
 	}
-	local := netip.AddrPortFrom(e.Original.Src(), binary.BigEndian.Uint16(e.OrigPayload[0:]))
-	remote := netip.AddrPortFrom(e.Original.Dst(), binary.BigEndian.Uint16(e.OrigPayload[2:]))
+	src, dst := quotedAddrs(e)
+	local := netip.AddrPortFrom(src, binary.BigEndian.Uint16(e.OrigPayload[0:]))
+	remote := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(e.OrigPayload[2:]))
 	b := s.ports.LookupBinding(port.UDP, local, remote)
 	if b == nil || b.Remote() != remote {
 		return
@@ -315,6 +377,12 @@ func (h udpHandler) HandleError(e *ip.ICMPError) {
 	u, _ := b.Endpoint().(*UDPSocket)
 	if u == nil {
 		return
+	}
+	if e.Is6() && e.Type == wire.ICMPv6PacketTooBig {
+		// RFC 8201 §4: the path MTU follows Packet Too Big (never below
+		// 1280, LearnPathMTU sees to it); the quote named a connected
+		// socket's 4-tuple, which vouches for the message.
+		s.ip.LearnPathMTU(e.Now, remote.Addr(), int(e.MTU))
 	}
 	u.ep.SetError(e.Errno())
 	if u.cb.fn != nil {
