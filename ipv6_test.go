@@ -1,8 +1,13 @@
 package berth_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -138,5 +143,126 @@ func TestNetworkFamiliesKeepToTheirAddresses(t *testing.T) {
 	_, err = pc.WriteTo([]byte("x"), &net.UDPAddr{IP: net.ParseIP("2001:2::2"), Port: 7})
 	if !errors.Is(err, syscall.EAFNOSUPPORT) {
 		t.Fatalf("udp4 socket writing to IPv6: %v", err)
+	}
+}
+
+// A mebibyte echoed over TCP over IPv6 ("tcp6" listener, "tcp" dial of an
+// IPv6 literal) comes back whole: SHA-256 of what was sent and received.
+func TestTCP6EchoMebibyte(t *testing.T) {
+	a, b := dualHosts(t)
+	ln, err := b.Listen("tcp6", ":echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got := ln.Addr().(*net.TCPAddr); got.String() != "[::]:7" {
+		t.Fatalf("listening on %v", got)
+	}
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c)
+		c.(interface{ CloseWrite() error }).CloseWrite()
+		c.Close()
+	}()
+	c, err := a.Dial("tcp", "[2001:2::2]:echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if la, ra := c.LocalAddr().String(), c.RemoteAddr().String(); !strings.HasPrefix(la, "[2001:2::1]:") || ra != "[2001:2::2]:7" {
+		t.Fatalf("conn %s -> %s", la, ra)
+	}
+	msg := make([]byte, 1<<20)
+	for i := range msg {
+		msg[i] = byte(i*7 + i>>11)
+	}
+	go func() {
+		c.Write(msg)
+		c.(interface{ CloseWrite() error }).CloseWrite()
+	}()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	h := sha256.New()
+	n, err := io.Copy(h, c)
+	if err != nil || n != int64(len(msg)) {
+		t.Fatalf("echoed %d bytes, err %v", n, err)
+	}
+	if want := sha256.Sum256(msg); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatal("echo differs from what was sent")
+	}
+	// Segments fill an IPv6 route's MSS: 1500 - 60, less 12 for timestamps.
+	var row berth.Socket
+	for _, s := range a.Sockets() {
+		if s.Proto == "tcp" && s.Remote.Port() == 7 {
+			row = s
+		}
+	}
+	if row.MSS != 1500-60-12 || row.Local.Addr() != netip.MustParseAddr("2001:2::1") {
+		t.Fatalf("client row %+v", row)
+	}
+	if st := a.Stack().Stats(); st.Ip.OutRequests > 10 || st.Ip6.OutRequests < 700 {
+		t.Fatalf("a sent %d IPv4 and %d IPv6 packets", st.Ip.OutRequests, st.Ip6.OutRequests)
+	}
+}
+
+// A SYN to a closed IPv6 port is answered by a reset (RFC 9293 §3.10.7.1):
+// Dial fails with ECONNREFUSED in Go's error shape.
+func TestTCP6ClosedPortRefused(t *testing.T) {
+	a, b := dualHosts(t)
+	_, err := a.Dial("tcp", "[2001:2::2]:1")
+	if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), "dial tcp [2001:2::2]:1:") {
+		t.Fatalf("dial closed IPv6 port: %v", err)
+	}
+	if st := b.Stack().Stats().Tcp; st.OutRsts != 1 {
+		t.Fatalf("b sent %d resets", st.OutRsts)
+	}
+	// IPv4 and IPv6 listeners share a port number (IPv6 ones are V6ONLY).
+	l4, err := b.Listen("tcp4", ":2000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l4.Close()
+	l6, err := b.Listen("tcp6", ":2000")
+	if err != nil {
+		t.Fatalf("[::]:2000 beside 0.0.0.0:2000: %v", err)
+	}
+	defer l6.Close()
+	if _, err := b.Listen("tcp", "[2001:2::2]:2000"); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("[2001:2::2]:2000 under [::]:2000: %v", err)
+	}
+	if _, err := a.Dial("tcp4", "[2001:2::2]:2000"); err == nil {
+		t.Fatal("tcp4 dialled an IPv6 address")
+	}
+}
+
+// net/http unchanged over IPv6: a Go server on a berth "tcp6" listener,
+// a client dialling through berth.
+func TestHTTPOverIPv6(t *testing.T) {
+	a, b := dualHosts(t)
+	ln, err := b.Listen("tcp6", "[2001:2::2]:http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s from %s", r.URL.Path, r.RemoteAddr)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	tr := &http.Transport{DialContext: a.DialContext, MaxIdleConnsPerHost: 4}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for i := range 100 {
+		resp, err := client.Get(fmt.Sprintf("http://[2001:2::2]/%d", i))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("hello /%d from [2001:2::1]:", i)
+		if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(string(body), want) {
+			t.Fatalf("request %d: %d %q %v", i, resp.StatusCode, body, err)
+		}
 	}
 }

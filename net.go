@@ -77,9 +77,6 @@ func (h *Host) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, opErr("listen", network, address, err)
 	}
-	if !local.Addr().Is4() {
-		return nil, opErr("listen", network, address, syscall.EAFNOSUPPORT) // TCP over IPv6: not yet
-	}
 	l, err := h.s.ListenTCP(local, stack.TCPOptions{Owner: h.owner, ReuseAddr: true, Backlog: 4096})
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: net.TCPAddrFromAddrPort(local), Err: os.NewSyscallError("bind", err)}
@@ -102,9 +99,6 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 		remote, err := h.resolveNet(port.TCP, network, address)
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
-		}
-		if !remote.Addr().Is4() {
-			return nil, opErr("dial", network, address, syscall.EAFNOSUPPORT) // TCP over IPv6: not yet
 		}
 		c, err := socket.DialTCP(ctx, h.s, network, remote, stack.TCPOptions{Owner: h.owner})
 		if err != nil {

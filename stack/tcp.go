@@ -17,7 +17,7 @@ import (
 // The stack's half of TCP: demultiplexing segments to connections and
 // listeners (through port.Manager), one timer per connection armed at the
 // core's reported deadline, the core's events turned into callbacks, and the
-// segments the core emits turned into IPv4 datagrams.
+// segments the core emits turned into IPv4 or IPv6 datagrams.
 
 // tcpTable is the stack's TCP state.
 type tcpTable struct {
@@ -42,6 +42,7 @@ func (s *Stack) initTCP(cfg *tcp.Config) {
 	s.tcp.byCore = make(map[*tcp.Conn]*TCPConn)
 	s.tcp.listeners = make(map[*TCPListener]struct{})
 	s.ip.SetHandler(wire.ProtoTCP, tcpHandler{s})
+	s.ip.SetHandler6(wire.ProtoTCP, tcpHandler{s})
 }
 
 // TCPOptions configures a stream socket.
@@ -55,8 +56,12 @@ type TCPOptions struct {
 	Backlog    int            // listen backlog; default 128 (Linux SOMAXCONN is 4096; Go asks for it)
 }
 
+// portOptions are the socket's port options. An IPv6 binding is
+// IPV6_V6ONLY (RFC 3493 §5.3), as a UDP one is: it takes no IPv4
+// connections and does not hold the port against IPv4 sockets; the port
+// manager ignores the flag for IPv4 bindings.
 func (o TCPOptions) portOptions() port.Options {
-	return port.Options{ReuseAddr: o.ReuseAddr, ReusePort: o.ReusePort, Privileged: o.Privileged}
+	return port.Options{ReuseAddr: o.ReuseAddr, ReusePort: o.ReusePort, Privileged: o.Privileged, V6Only: true}
 }
 
 // TCPConn is a stream socket (SOCK_STREAM): connection-oriented, reliable,
@@ -93,9 +98,19 @@ type TCPListener struct {
 }
 
 // mssFor is the MSS to advertise toward dst (RFC 6691: the route's MTU less
-// the fixed IPv4 and TCP headers).
+// the fixed IP and TCP headers).
 func (s *Stack) mssFor(dst netip.Addr) int {
-	return s.ip.PathMTU(s.clk.Now(), dst) - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
+	return s.ip.PathMTU(s.clk.Now(), dst) - headersLen(dst)
+}
+
+// headersLen is the fixed IP and TCP headers of a segment to or from a:
+// 40 bytes over IPv4, 60 over IPv6 (RFC 8200 §5 and RFC 6691: the MSS of
+// an IPv6 route is its MTU less 60).
+func headersLen(a netip.Addr) int {
+	if a.Is4() {
+		return wire.IPv4MinHeaderLen + wire.TCPMinHeaderLen
+	}
+	return wire.IPv6HeaderLen + wire.TCPMinHeaderLen
 }
 
 // DialTCP starts connecting to remote and returns at once, in SYN-SENT.
@@ -108,8 +123,11 @@ func (s *Stack) DialTCP(remote netip.AddrPort, opts TCPOptions) (*TCPConn, error
 		return nil, ErrClosed
 	}
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	if !remote.Addr().Is4() || remote.Port() == 0 || remote.Addr().IsUnspecified() {
+	if !remote.Addr().IsValid() || remote.Port() == 0 || remote.Addr().IsUnspecified() {
 		return nil, syscall.EINVAL
+	}
+	if a := opts.Local.Addr().Unmap(); opts.Local.IsValid() && a.Is4() != remote.Addr().Is4() {
+		return nil, syscall.EAFNOSUPPORT
 	}
 	_, src, err := s.ip.Route(remote.Addr())
 	if err != nil {
@@ -173,14 +191,15 @@ func (s *Stack) ListenTCP(local netip.AddrPort, opts TCPOptions) (*TCPListener, 
 	}
 	l.b = b
 	mss := 0
-	if a := b.Local().Addr(); !a.IsUnspecified() {
-		mss = s.ip.LocalMTU(a) - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
+	a := b.Local().Addr()
+	if !a.IsUnspecified() {
+		mss = s.ip.LocalMTU(a) - headersLen(a)
 	} else {
 		for _, ifc := range s.ip.Interfaces() {
-			mss = max(mss, ifc.MTU()-wire.IPv4MinHeaderLen-wire.TCPMinHeaderLen)
+			mss = max(mss, ifc.MTU()-headersLen(a))
 		}
 		if mss == 0 {
-			mss = 65535 - wire.IPv4MinHeaderLen - wire.TCPMinHeaderLen
+			mss = 65535 - headersLen(a)
 		}
 	}
 	l.l = tcp.NewListener(s.tcp.cfg, b.Local(), l.backlog, mss, tcpOutput{s})
@@ -188,7 +207,8 @@ func (s *Stack) ListenTCP(local netip.AddrPort, opts TCPOptions) (*TCPListener, 
 	return l, nil
 }
 
-// tcpOutput emits the core's segments as IPv4 datagrams.
+// tcpOutput emits the core's segments as IPv4 or IPv6 datagrams, by the
+// family of the connection's addresses.
 type tcpOutput struct{ s *Stack }
 
 func (o tcpOutput) SendSegment(local, remote netip.AddrPort, seg *tcp.Segment) {
@@ -201,18 +221,23 @@ func (o tcpOutput) SendSegment(local, remote netip.AddrPort, seg *tcp.Segment) {
 	r.Emit(b.Bytes(), len(seg.Payload), local.Addr(), remote.Addr())
 	// Path MTU discovery (RFC 1191) needs DF; segments fit the MSS
 	// chosen from the route, so they never need fragmenting.
-	s.ip.Send(s.tcp.now, b, ip.Header{Src: local.Addr(), Dst: remote.Addr(), Protocol: wire.ProtoTCP, DontFragment: true,
-		HasID: true, ID: seg.IPID})
+	// IPv6 has no identification outside the Fragment header, and TCP
+	// never fragments: seg.IPID is IPv4's alone.
+	hdr := ip.Header{Src: local.Addr(), Dst: remote.Addr(), Protocol: wire.ProtoTCP, DontFragment: true}
+	if remote.Addr().Is4() {
+		hdr.HasID, hdr.ID = true, seg.IPID
+	}
+	s.ip.Send(s.tcp.now, b, hdr)
 	b.Release()
 }
 
-// tcpHandler is the IP layer's handler for protocol 6.
+// tcpHandler is the IP layer's handler for protocol 6, over IPv4 and IPv6.
 type tcpHandler struct{ s *Stack }
 
 func (h tcpHandler) HandlePacket(p *ip.Packet) {
 	s := h.s
 	st := &s.tcp.stats
-	src, dst := p.Header.Src(), p.Header.Dst()
+	src, dst := packetAddrs(p)
 	v, err := wire.NewTCP(p.Payload)
 	if err != nil || !v.ChecksumValid(src, dst) {
 		st.InErrs++
@@ -265,22 +290,31 @@ func (h tcpHandler) HandleError(e *ip.ICMPError) {
 	if len(e.OrigPayload) < 8 { // ports and sequence number (RFC 792's 64 bits)
 		return
 	}
-	local := netip.AddrPortFrom(e.Original.Src(), binary.BigEndian.Uint16(e.OrigPayload[0:]))
-	remote := netip.AddrPortFrom(e.Original.Dst(), binary.BigEndian.Uint16(e.OrigPayload[2:]))
+	src, dst := quotedAddrs(e)
+	local := netip.AddrPortFrom(src, binary.BigEndian.Uint16(e.OrigPayload[0:]))
+	remote := netip.AddrPortFrom(dst, binary.BigEndian.Uint16(e.OrigPayload[2:]))
 	tc, ok := s.ports.Lookup(port.TCP, local, remote).(*TCPConn)
 	if !ok || tc.b.Remote() != remote {
 		return
 	}
-	unreach := e.Type == wire.ICMPv4DestUnreachable
 	s.tcp.now = e.Now
 	te := tcp.ICMPError{
-		Seq:         seq.Value(binary.BigEndian.Uint32(e.OrigPayload[4:])),
-		Errno:       e.Errno(),
-		FragNeeded:  unreach && e.Code == wire.ICMPv4FragNeeded,
-		PathMTU:     int(e.MTU),
-		DatagramLen: e.Original.TotalLen(),
-		Hard: e.Type == wire.ICMPv4TimeExceeded || e.Type == wire.ICMPv4ParamProblem ||
-			unreach && (e.Code == wire.ICMPv4NetUnreachable || e.Code == wire.ICMPv4HostUnreachable),
+		Seq:   seq.Value(binary.BigEndian.Uint32(e.OrigPayload[4:])),
+		Errno: e.Errno(),
+	}
+	if e.Is6() {
+		te.IPv6 = true
+		te.FragNeeded = e.Type == wire.ICMPv6PacketTooBig
+		te.PathMTU = int(e.MTU)
+		te.DatagramLen = wire.IPv6HeaderLen + e.Original6.PayloadLen()
+		te.Hard = fatal6(e.Type, e.Code)
+	} else {
+		unreach := e.Type == wire.ICMPv4DestUnreachable
+		te.FragNeeded = unreach && e.Code == wire.ICMPv4FragNeeded
+		te.PathMTU = int(e.MTU)
+		te.DatagramLen = e.Original.TotalLen()
+		te.Hard = e.Type == wire.ICMPv4TimeExceeded || e.Type == wire.ICMPv4ParamProblem ||
+			unreach && (e.Code == wire.ICMPv4NetUnreachable || e.Code == wire.ICMPv4HostUnreachable)
 	}
 	if tc.c.HandleICMP(e.Now, te) {
 		if te.FragNeeded {
@@ -290,6 +324,20 @@ func (h tcpHandler) HandleError(e *ip.ICMPError) {
 		}
 		s.tcpAfter(tc)
 	}
+}
+
+// fatal6 reports whether an ICMPv6 error ends a half-open passive
+// connection, as Linux's icmpv6_err_convert marks it fatal: Destination
+// Unreachable but for no route, beyond scope and address unreachable
+// (RFC 4443 §3.1 calls those possibly transient), and Parameter Problem.
+func fatal6(typ, code uint8) bool {
+	switch typ {
+	case wire.ICMPv6DestUnreachable:
+		return code != wire.ICMPv6NoRoute && code != wire.ICMPv6BeyondScope && code != wire.ICMPv6AddrUnreachable
+	case wire.ICMPv6ParamProblem:
+		return true
+	}
+	return false
 }
 
 func (s *Stack) listenerInput(l *TCPListener, now time.Time, local, remote netip.AddrPort, seg *tcp.Segment) {

@@ -21,6 +21,12 @@ type ICMPError struct {
 	FragNeeded  bool
 	PathMTU     int
 	DatagramLen int
+	// IPv6 marks an ICMPv6 error. With FragNeeded it is Packet Too Big
+	// (RFC 8201), which always reports the next-hop MTU: that MTU is
+	// taken as it is, never below IPv6's minimum of 1280 (RFC 8200 §5,
+	// RFC 8201 §4), and the fixed IPv6 and TCP headers take 60 bytes of
+	// it, not 40 (RFC 6691).
+	IPv6 bool
 	// Hard marks errors that end a half-open connection from the
 	// listener's side (Linux tcp_req_err: net and host unreachable, time
 	// exceeded, parameter problem).
@@ -31,6 +37,11 @@ type ICMPError struct {
 // set: an attacker's forged message cannot shrink segments below it
 // (RFC 5927 §7.2; Linux's min_pmtu, 552).
 const MinPathMTU = 552
+
+// MinPathMTU6 is the same floor over IPv6: every IPv6 link carries 1280
+// bytes (RFC 8200 §5), so a Packet Too Big reporting less is clamped to it
+// (RFC 8201 §4) and no atomic fragments follow (RFC 8021).
+const MinPathMTU6 = 1280
 
 // plateaus are RFC 1191 §7's MTU plateaus, for a router that reports no
 // next-hop MTU: the next one below the datagram that did not fit.
@@ -86,9 +97,13 @@ func (c *Conn) HandleICMP(now time.Time, e ICMPError) bool {
 // NextHopMTU is the path MTU a "fragmentation needed" message teaches: the
 // MTU it reports, or, if it reports none (an RFC 792 router) or one the
 // datagram would have fitted, the RFC 1191 plateau below the datagram;
-// never below MinPathMTU.
+// never below MinPathMTU. Over IPv6 it is the reported MTU, never below
+// MinPathMTU6.
 func (e ICMPError) NextHopMTU() int {
 	mtu := e.PathMTU
+	if e.IPv6 {
+		return max(mtu, MinPathMTU6)
+	}
 	if mtu == 0 || mtu >= e.DatagramLen && e.DatagramLen > 0 {
 		mtu = 0
 		for _, p := range plateaus {
@@ -106,6 +121,9 @@ func (e ICMPError) NextHopMTU() int {
 // tcp_simple_retransmit).
 func (c *Conn) pathMTU(now tick, e ICMPError) bool {
 	mss := e.NextHopMTU() - 40 // IPv4 and TCP headers without options (RFC 6691)
+	if e.IPv6 {
+		mss = e.NextHopMTU() - 60 // IPv6's fixed header is 40 bytes
+	}
 	if c.has(fTimestamps) {
 		mss -= 12
 	}
