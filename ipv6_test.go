@@ -266,3 +266,66 @@ func TestHTTPOverIPv6(t *testing.T) {
 		}
 	}
 }
+
+// As in Go's net, "udp" and "tcp" on "[::]:port" are dual-stack: IPv4
+// peers arrive too, named by IPv4-mapped addresses, which net.IP prints
+// in dotted form.
+func TestDualStackWildcard(t *testing.T) {
+	a, b := dualHosts(t)
+	pc, err := b.ListenPacket("udp", "[::]:53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := b.ListenPacket("udp4", ":53"); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("udp4 :53 beside dual-stack [::]:53: %v", err)
+	}
+	for _, dst := range []string{"198.18.0.2:53", "[2001:2::2]:53"} {
+		c, err := a.Dial("udp", dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write([]byte(dst))
+		p := make([]byte, 64)
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, from, err := pc.ReadFrom(p)
+		if err != nil || string(p[:n]) != dst || from.String() != c.LocalAddr().String() {
+			t.Fatalf("got %q from %v (client %v) err %v", p[:n], from, c.LocalAddr(), err)
+		}
+		if _, err := pc.WriteTo([]byte("ok"), from); err != nil {
+			t.Fatalf("answer to %v: %v", from, err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := c.Read(p); err != nil || string(p[:n]) != "ok" {
+			t.Fatalf("client %s read %q %v", dst, p[:n], err)
+		}
+	}
+	ln, err := b.Listen("tcp", "[::]:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, c.LocalAddr().String())
+			c.Close()
+		}
+	}()
+	for _, dst := range []string{"198.18.0.2:80", "[2001:2::2]:80"} {
+		c, err := a.Dial("tcp", dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || string(got) != dst {
+			t.Fatalf("server saw itself as %q for %s (%v)", got, dst, err)
+		}
+	}
+}

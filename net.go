@@ -20,9 +20,10 @@ import (
 // network "udp", "udp4" or "udp6" for a datagram socket, or "ip4:PROTO"
 // for a raw socket, PROTO a name ("icmp") or number ("253"). The address
 // may name a service: ":echo", "198.18.0.2:domain", "[2001:2::1]:53".
-// "udp" takes the family of the address (IPv4 when it has none); an IPv6
-// socket is IPV6_V6ONLY, so it neither receives IPv4 nor holds the port
-// against IPv4 sockets.
+// "udp" takes the family of the address (IPv4 when it has none). As in
+// Go's net, "udp" on "[::]:port" is dual-stack: it receives IPv4 too,
+// from IPv4-mapped addresses; any other IPv6 socket is IPV6_V6ONLY, so it
+// neither receives IPv4 nor holds the port against IPv4 sockets.
 func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 	switch network {
 	case "udp", "udp4", "udp6":
@@ -30,7 +31,7 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
-		u, err := h.s.OpenUDP(stack.UDPOptions{Owner: h.owner})
+		u, err := h.s.OpenUDP(stack.UDPOptions{Owner: h.owner, DualStack: dualStack(network, local)})
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
@@ -77,7 +78,7 @@ func (h *Host) Listen(network, address string) (net.Listener, error) {
 	if err != nil {
 		return nil, opErr("listen", network, address, err)
 	}
-	l, err := h.s.ListenTCP(local, stack.TCPOptions{Owner: h.owner, ReuseAddr: true, Backlog: 4096})
+	l, err := h.s.ListenTCP(local, stack.TCPOptions{Owner: h.owner, ReuseAddr: true, Backlog: 4096, DualStack: dualStack(network, local)})
 	if err != nil {
 		return nil, &net.OpError{Op: "listen", Net: network, Addr: net.TCPAddrFromAddrPort(local), Err: os.NewSyscallError("bind", err)}
 	}
@@ -169,6 +170,13 @@ func (h *Host) resolveNet(proto port.Protocol, network, address string) (netip.A
 		}
 	}
 	return ap, nil
+}
+
+// dualStack reports whether a socket listening on local for network takes
+// both families: "tcp" or "udp" (not "tcp6" or "udp6") on the IPv6
+// wildcard, as Go's net makes it (IPV6_V6ONLY off).
+func dualStack(network string, local netip.AddrPort) bool {
+	return (network == "tcp" || network == "udp") && local.Addr() == netip.IPv6Unspecified()
 }
 
 func opErr(op, network, address string, err error) error {

@@ -59,9 +59,9 @@ func (s *Stack) Sockets() []SocketInfo {
 		si := SocketInfo{ID: u.id, Proto: "udp", Protocol: 17, Owner: u.owner, PID: pid, State: "UNCONN",
 			RecvQ: qb, RxPackets: u.ep.RxDatagrams, TxPackets: u.ep.TxDatagrams, Drops: u.ep.Drops}
 		if u.b != nil {
-			si.Local = u.b.Local()
+			si.Local = u.show(u.b.Local())
 			if u.b.Remote().IsValid() {
-				si.Remote = u.b.Remote()
+				si.Remote = u.show(u.b.Remote())
 				si.State = "ESTAB"
 			}
 		}

@@ -54,14 +54,20 @@ type TCPOptions struct {
 	Privileged bool           // may bind below the privileged bound when the stack requires it
 	NoDelay    bool           // TCP_NODELAY
 	Backlog    int            // listen backlog; default 128 (Linux SOMAXCONN is 4096; Go asks for it)
+	// DualStack turns IPV6_V6ONLY off (RFC 3493 §5.3): a listener on the
+	// IPv6 wildcard takes IPv4 connections too, and holds its port
+	// against IPv4 sockets. Its connections from IPv4 peers are IPv4
+	// connections; its MSS is an IPv6 route's, 20 bytes short of what
+	// IPv4 allows. Off, an IPv6 socket is IPv6-only, as Go's "tcp6" asks.
+	DualStack bool
 }
 
 // portOptions are the socket's port options. An IPv6 binding is
-// IPV6_V6ONLY (RFC 3493 §5.3), as a UDP one is: it takes no IPv4
-// connections and does not hold the port against IPv4 sockets; the port
-// manager ignores the flag for IPv4 bindings.
+// IPV6_V6ONLY (RFC 3493 §5.3) unless DualStack, as a UDP one is: it takes
+// no IPv4 connections and does not hold the port against IPv4 sockets;
+// the port manager ignores the flag for IPv4 bindings.
 func (o TCPOptions) portOptions() port.Options {
-	return port.Options{ReuseAddr: o.ReuseAddr, ReusePort: o.ReusePort, Privileged: o.Privileged, V6Only: true}
+	return port.Options{ReuseAddr: o.ReuseAddr, ReusePort: o.ReusePort, Privileged: o.Privileged, V6Only: !o.DualStack}
 }
 
 // TCPConn is a stream socket (SOCK_STREAM): connection-oriented, reliable,

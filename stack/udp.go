@@ -26,6 +26,7 @@ type UDPSocket struct {
 	ep     *udp.Endpoint
 	b      *port.Binding // nil until bound (explicitly or on first send)
 	closed bool
+	v6     bool // bound to an IPv6 address: AF_INET6, IPv4 peers shown IPv4-mapped
 	cb     callbacks
 	ipIDs  uint16 // datagrams sent to the connected peer (IPv4 identification)
 }
@@ -37,6 +38,12 @@ type UDPOptions struct {
 	ReusePort  bool   // SO_REUSEPORT: datagrams spread over the group by flow hash
 	Privileged bool   // may bind below the privileged bound when the stack requires it
 	RecvBuffer int    // receive queue bytes; default 208 KiB (Linux rmem_default)
+	// DualStack turns IPV6_V6ONLY off (RFC 3493 §5.3): a socket bound to
+	// the IPv6 wildcard then receives IPv4 datagrams too, their sources
+	// IPv4-mapped (RFC 4291 §2.5.5.2), can send to IPv4 addresses, and
+	// holds its port against IPv4 sockets. Off, an IPv6 socket is
+	// IPv6-only, as Go's "udp6" asks.
+	DualStack bool
 }
 
 // OpenUDP opens an unbound datagram socket.
@@ -50,11 +57,11 @@ func (s *Stack) OpenUDP(opts UDPOptions) (*UDPSocket, error) {
 	if rcv == 0 {
 		rcv = 212992
 	}
-	// An IPv6 binding is IPV6_V6ONLY (RFC 3493 §5.3): it neither receives
-	// IPv4 nor conflicts with an IPv4 binding of the port. The port
-	// manager ignores the flag for IPv4 bindings.
+	// An IPv6 binding is IPV6_V6ONLY (RFC 3493 §5.3) unless DualStack: it
+	// neither receives IPv4 nor conflicts with an IPv4 binding of the
+	// port. The port manager ignores the flag for IPv4 bindings.
 	u := &UDPSocket{s: s, id: s.newID(), owner: opts.Owner, ep: udp.NewEndpoint(rcv),
-		opts: port.Options{ReuseAddr: opts.ReuseAddr, ReusePort: opts.ReusePort, Privileged: opts.Privileged, V6Only: true}}
+		opts: port.Options{ReuseAddr: opts.ReuseAddr, ReusePort: opts.ReusePort, Privileged: opts.Privileged, V6Only: !opts.DualStack}}
 	s.udp.open[u] = struct{}{}
 	return u, nil
 }
@@ -88,8 +95,29 @@ func (u *UDPSocket) Bind(local netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	u.b = b
+	u.setBinding(b)
 	return nil
+}
+
+// setBinding records the socket's first binding, which fixes its family.
+func (u *UDPSocket) setBinding(b *port.Binding) {
+	if u.b == nil {
+		u.v6 = b.Local().Addr().Is6()
+	}
+	u.b = b
+}
+
+// dual reports whether the socket is an IPv6 one that talks to IPv4
+// peers too (DualStack, bound to the wildcard). mu held.
+func (u *UDPSocket) dual() bool { return u.v6 && !u.opts.V6Only }
+
+// show is how the socket names an address: an AF_INET6 socket names IPv4
+// peers by their IPv4-mapped addresses (RFC 4291 §2.5.5.2).
+func (u *UDPSocket) show(ap netip.AddrPort) netip.AddrPort {
+	if u.v6 && ap.Addr().Is4() {
+		return netip.AddrPortFrom(netip.AddrFrom16(ap.Addr().As16()), ap.Port())
+	}
+	return ap
 }
 
 // Connect fixes the peer: sends go to it by default and only its datagrams
@@ -120,15 +148,15 @@ func (u *UDPSocket) Connect(remote netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	u.b = b
+	u.setBinding(b)
 	return nil
 }
 
 // family reports whether the socket may talk to a: an unbound socket
-// takes the family of its first peer; a bound one keeps its address's.
-// mu held.
+// takes the family of its first peer; a bound one keeps its address's,
+// and a dual-stack one takes both. mu held.
 func (u *UDPSocket) family(a netip.Addr) bool {
-	return u.b == nil || u.b.Local().Addr().Is4() == a.Is4()
+	return u.b == nil || u.dual() || u.b.Local().Addr().Is4() == a.Is4()
 }
 
 // wildcard is the unspecified address of a's family.
@@ -156,17 +184,17 @@ func (u *UDPSocket) LocalAddr() netip.AddrPort {
 	if u.b == nil {
 		return netip.AddrPort{}
 	}
-	return u.b.Local()
+	return u.show(u.b.Local())
 }
 
 // RemoteAddr is the connected peer (invalid when unconnected).
 func (u *UDPSocket) RemoteAddr() netip.AddrPort {
 	u.s.mu.Lock()
 	defer u.s.mu.Unlock()
-	if u.b == nil {
+	if u.b == nil || !u.b.Remote().IsValid() {
 		return netip.AddrPort{}
 	}
-	return u.b.Remote()
+	return u.show(u.b.Remote())
 }
 
 // SetNotify installs the callback told when the socket becomes readable
@@ -204,7 +232,7 @@ func (u *UDPSocket) TryRecv(p []byte) (n int, from netip.AddrPort, err error) {
 	if !ok {
 		return 0, netip.AddrPort{}, syscall.EWOULDBLOCK
 	}
-	return n, from, nil
+	return n, u.show(from), nil
 }
 
 // SendTo sends one datagram to dst (the connected peer when dst is
@@ -247,7 +275,7 @@ func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 		if err != nil {
 			return err
 		}
-		u.b = b
+		u.setBinding(b)
 	}
 	local := u.b.Local()
 	if !local.Addr().IsUnspecified() {
