@@ -109,7 +109,9 @@ func (u *UDPSocket) setBinding(b *port.Binding) {
 
 // dual reports whether the socket is an IPv6 one that talks to IPv4
 // peers too (DualStack, bound to the wildcard). mu held.
-func (u *UDPSocket) dual() bool { return u.v6 && !u.opts.V6Only }
+func (u *UDPSocket) dual() bool {
+	return u.v6 && !u.opts.V6Only && u.b.Local().Addr().IsUnspecified()
+}
 
 // show is how the socket names an address: an AF_INET6 socket names IPv4
 // peers by their IPv4-mapped addresses (RFC 4291 §2.5.5.2).
@@ -131,7 +133,7 @@ func (u *UDPSocket) Connect(remote netip.AddrPort) error {
 		return syscall.EBADF
 	}
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	if !remote.Addr().IsValid() || remote.Addr().IsUnspecified() || remote.Port() == 0 {
+	if !remote.Addr().IsValid() || remote.Port() == 0 {
 		return syscall.EINVAL
 	}
 	if !u.family(remote.Addr()) {
@@ -257,7 +259,7 @@ func (u *UDPSocket) SendTo(p []byte, dst netip.AddrPort) error {
 		dst = u.b.Remote()
 	}
 	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
-	if !dst.Addr().IsValid() || dst.Addr().IsUnspecified() && dst.Addr().Is6() || dst.Port() == 0 {
+	if !dst.Addr().IsValid() || dst.Port() == 0 {
 		return syscall.EINVAL
 	}
 	if !u.family(dst.Addr()) {
