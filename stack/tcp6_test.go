@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"net/netip"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,5 +178,29 @@ func TestTCP6ResetForClosedPort(t *testing.T) {
 	}
 	if st := a.Stats().Tcp; st.OutRsts != 1 {
 		t.Fatalf("%d resets counted", st.OutRsts)
+	}
+}
+
+// An ICMPv6 Destination Unreachable quoting the SYN ends the attempt at
+// once with its errno (RFC 4443 §3.1; EACCES for administratively
+// prohibited, as Linux's icmpv6_err_convert), rather than after the SYN
+// retries.
+func TestTCP6DestUnreachableFailsConnect(t *testing.T) {
+	a, peer := newPeer6(t)
+	c, err := a.DialTCP(netip.AddrPortFrom(addr6B.Addr(), 80), TCPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, syn, _ := peer.next()
+	if syn.Flags != wire.FlagSYN {
+		t.Fatalf("SYN %+v", syn)
+	}
+	m := wire.ICMPv6Repr{Type: wire.ICMPv6DestUnreachable, Code: wire.ICMPv6AdminProhibited, Data: h}
+	b := make([]byte, m.Len())
+	m.Emit(b, addr6B.Addr(), addr6A.Addr())
+	peer.send(wire.ProtoICMPv6, b)
+	waitFor(t, "connect to fail", 5*time.Second, func() bool { return c.State() == tcp.StateClosed })
+	if err := c.Err(); err != syscall.EACCES {
+		t.Fatalf("err = %v, want EACCES", err)
 	}
 }
