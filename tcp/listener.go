@@ -114,10 +114,21 @@ func (l *Listener) Input(now time.Time, remote, localAddr netip.AddrPort, seg *S
 	return l.newHalfOpen(t, remote, localAddr, seg)
 }
 
+// mssFor is the MSS to advertise to remote. The listener's MSS is for its
+// own family; a dual-stack IPv6 listener's IPv4 connections carry 20
+// bytes of header less (40, not 60: RFC 6691) and advertise that much
+// more, as Linux computes the MSS per connection.
+func (l *Listener) mssFor(remote netip.AddrPort) int {
+	if l.local.Addr().Is6() && !l.local.Addr().Is4In6() && remote.Addr().Unmap().Is4() {
+		return l.mss + 20
+	}
+	return l.mss
+}
+
 // newHalfOpen makes the connection for an accepted SYN and sends the
 // SYN-ACK (RFC 9293 §3.10.7.2, third check).
 func (l *Listener) newHalfOpen(now tick, remote, local netip.AddrPort, seg *Segment) *Conn {
-	c := newConn(l.cfg, local, remote, l.mss, l.out)
+	c := newConn(l.cfg, local, remote, l.mssFor(remote), l.out)
 	c.parent = l
 	l.half[c] = struct{}{}
 	c.state = StateSynReceived

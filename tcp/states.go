@@ -93,8 +93,12 @@ func (c *Conn) takeSynOptions(now tick, s *Segment) {
 		c.set(fSACK)
 	}
 	// RFC 9293 §3.7.1: without an MSS option assume 536 (RFC 1122
-	// §4.2.2.6); send no more than our own route allows either.
+	// §4.2.2.6), or 1220 over IPv6 (RFC 8200 §8.3: 1280 less 60 bytes of
+	// headers); send no more than our own route allows either.
 	peer := uint16(536)
+	if a := c.remote.Addr(); a.Is6() && !a.Is4In6() {
+		peer = 1220
+	}
 	if o.MSS != 0 {
 		peer = o.MSS
 	}

@@ -68,7 +68,7 @@ func (l *Listener) sendCookie(now tick, remote, local netip.AddrPort, seg *Segme
 		Flags:  wire.FlagSYN | wire.FlagACK,
 		Window: uint16(min(cfg.RcvBuf, 0xffff)),
 	}
-	s.Options.MSS = uint16(min(max(l.mss, 64), 65495))
+	s.Options.MSS = uint16(min(max(l.mssFor(remote), 64), 65495))
 	if seg.Options.HasTimestamp && cfg.Timestamps {
 		bits := uint32(cookieNoWScale)
 		if seg.Options.HasWindowScale && cfg.WindowScale >= 0 {
@@ -117,7 +117,7 @@ func (l *Listener) cookieAck(now tick, remote, local netip.AddrPort, seg *Segmen
 	cfg.Stats.SyncookiesRecv++
 	cfg.Stats.PassiveOpens++
 
-	c = newConn(cfg, local, remote, l.mss, l.out)
+	c = newConn(cfg, local, remote, l.mssFor(remote), l.out)
 	c.parent = l
 	c.state = StateSynReceived
 	c.iss = seq.Value(cookie)

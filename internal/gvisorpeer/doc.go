@@ -5,6 +5,8 @@
 // connections both ways (gonet on gVisor's side, berth's net.Conn on
 // berth's), exchange and echo data, close cleanly, and move 64 MiB each
 // way at once over a clean and a lossy link, checking every byte by SHA-256.
+// Over IPv6 (2001:2::/48, in process only) the two ping each other and talk
+// TCP both ways (ipv6_test.go, tcp6_test.go).
 //
 // The package has no code of its own: gVisor is imported by its tests only,
 // so it never reaches a build of berth.
