@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"berth/port"
 	"berth/port/services"
@@ -18,7 +17,10 @@ import (
 
 // ListenPacket announces on the local address, like net.ListenPacket:
 // network "udp", "udp4" or "udp6" for a datagram socket, or "ip4:PROTO"
-// for a raw socket, PROTO a name ("icmp") or number ("253"). The address
+// or "ip6:PROTO" for a raw socket, PROTO a name ("icmp", "ipv6-icmp") or
+// number ("253"); "ip:PROTO" is IPv6 when the address is, else IPv4. An
+// IPv6 raw socket reads the payload without the IPv6 header (RFC 3542
+// §3), an IPv4 one without the IPv4 header, as Go's net does. The address
 // may name a service: ":echo", "198.18.0.2:domain", "[2001:2::1]:53".
 // "udp" takes the family of the address (IPv4 when it has none). As in
 // Go's net, "udp" on "[::]:port" is dual-stack: it receives IPv4 too,
@@ -41,20 +43,21 @@ func (h *Host) ListenPacket(network, address string) (net.PacketConn, error) {
 		}
 		return socket.NewUDP(u, network), nil
 	}
-	if proto, ok, err := rawProtocol(network); ok {
+	if fam, proto, ok, err := rawProtocol(network); ok {
 		if err != nil {
 			return nil, opErr("listen", network, address, err)
 		}
-		r, err := h.s.OpenRaw(proto, stack.RawOptions{Owner: h.owner})
-		if err != nil {
-			return nil, opErr("listen", network, address, err)
-		}
+		var a netip.Addr
 		if address != "" {
-			a, err := netip.ParseAddr(address)
-			if err != nil {
-				r.Close()
+			if a, err = rawAddr(fam, address); err != nil {
 				return nil, opErr("listen", network, address, err)
 			}
+		}
+		r, err := h.openRaw(fam, proto, a)
+		if err != nil {
+			return nil, opErr("listen", network, address, err)
+		}
+		if a.IsValid() {
 			if err := r.Bind(a); err != nil {
 				r.Close()
 				return nil, opErr("listen", network, address, os.NewSyscallError("bind", err))
@@ -122,15 +125,15 @@ func (h *Host) DialContext(ctx context.Context, network, address string) (net.Co
 		}
 		return socket.NewUDP(u, network), nil
 	}
-	if proto, ok, err := rawProtocol(network); ok {
+	if fam, proto, ok, err := rawProtocol(network); ok {
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
-		a, err := netip.ParseAddr(address)
+		a, err := rawAddr(fam, address)
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
-		r, err := h.s.OpenRaw(proto, stack.RawOptions{Owner: h.owner})
+		r, err := h.openRaw(fam, proto, a)
 		if err != nil {
 			return nil, opErr("dial", network, address, err)
 		}
@@ -192,22 +195,45 @@ type addrString string
 func (a addrString) Network() string { return "" }
 func (a addrString) String() string  { return string(a) }
 
-// rawProtocol parses "ip4:icmp" / "ip4:253" / "ip:icmp" as Go's net does.
-func rawProtocol(network string) (proto uint8, ok bool, err error) {
+// rawProtocol parses "ip4:icmp" / "ip6:ipv6-icmp" / "ip6:253" /
+// "ip:icmp" as Go's net does; fam is "ip", "ip4" or "ip6".
+func rawProtocol(network string) (fam string, proto uint8, ok bool, err error) {
 	fam, name, found := strings.Cut(network, ":")
 	if !found || (fam != "ip" && fam != "ip4" && fam != "ip6") {
-		return 0, false, nil
-	}
-	if fam == "ip6" {
-		return 0, true, syscall.EAFNOSUPPORT
+		return "", 0, false, nil
 	}
 	if n, e := strconv.ParseUint(name, 10, 8); e == nil {
-		return uint8(n), true, nil
+		return fam, uint8(n), true, nil
 	}
 	if n, found := protocolNumbers[strings.ToLower(name)]; found {
-		return n, true, nil
+		return fam, n, true, nil
 	}
-	return 0, true, errors.New("unknown IP protocol " + strconv.Quote(name))
+	return fam, 0, true, errors.New("unknown IP protocol " + strconv.Quote(name))
+}
+
+// rawAddr parses a raw socket's address literal: "ip4" takes IPv4 ones
+// only, "ip6" IPv6 ones only, as Go's net does; IPv4-mapped addresses are
+// IPv4.
+func rawAddr(fam, address string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(address)
+	if err != nil {
+		return a, err
+	}
+	a = a.Unmap()
+	if (fam == "ip4" && !a.Is4()) || (fam == "ip6" && !a.Is6()) {
+		return a, &net.AddrError{Err: "no suitable address found", Addr: address}
+	}
+	return a, nil
+}
+
+// openRaw opens the raw socket of fam's family, or for "ip" of a's (IPv4
+// when a is invalid).
+func (h *Host) openRaw(fam string, proto uint8, a netip.Addr) (*stack.RawSocket, error) {
+	opts := stack.RawOptions{Owner: h.owner}
+	if fam == "ip6" || (fam == "ip" && a.Is6()) {
+		return h.s.OpenRaw6(proto, opts)
+	}
+	return h.s.OpenRaw(proto, opts)
 }
 
 // protocolNumbers are the IANA protocol names Go's net knows without

@@ -88,7 +88,7 @@ func (l *Layer) deliver(now time.Time, ifc *Interface, h wire.IPv4) {
 	// through the handler interface and cost an allocation per datagram.
 	// Deliveries never nest (looped-back datagrams wait for the outermost call).
 	p := &l.pkt
-	*p = Packet{Now: now, Iface: ifc, Header: h, Payload: h.Payload()}
+	*p = Packet{Now: now, Iface: ifc, Header: h, Payload: h.Payload(), Protocol: h.Protocol()}
 	defer func() { *p = Packet{} }()
 	taken := false
 	if l.rawTap != nil {

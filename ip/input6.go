@@ -171,12 +171,19 @@ func upperHeaderLen(proto uint8) int {
 	return 0
 }
 
-// deliver6 hands a whole IPv6 packet to its upper layer; t is its walk.
+// deliver6 hands a whole IPv6 packet to raw sockets and its upper layer;
+// t is its walk. Raw sockets match on the Next Header that ends the chain,
+// as Linux's raw6_local_deliver does, and see the packet before the layer
+// answers an echo request, as on IPv4.
 func (l *Layer) deliver6(now time.Time, ifc *Interface, h wire.IPv6, t wire.IPv6Transport) {
 	s := &l.Stats6
 	p := &l.pkt // lent, as in deliver
-	*p = Packet{Now: now, Iface: ifc, Header6: h, Payload: h[t.Offset:]}
+	*p = Packet{Now: now, Iface: ifc, Header6: h, Payload: h[t.Offset:], Protocol: t.Proto}
 	defer func() { *p = Packet{} }()
+	taken := false
+	if l.rawTap != nil {
+		taken = l.rawTap(p)
+	}
 	switch proto := t.Proto; {
 	case proto == wire.ProtoICMPv6:
 		s.InDelivers++
@@ -188,6 +195,10 @@ func (l *Layer) deliver6(now time.Time, ifc *Interface, h wire.IPv6, t wire.IPv6
 	case l.handlers6[proto] != nil:
 		s.InDelivers++
 		l.handlers6[proto].HandlePacket(p)
+	case taken:
+		// A raw socket serves the protocol: the packet is delivered, and
+		// no Parameter Problem says otherwise.
+		s.InDelivers++
 	default:
 		// RFC 8200 §4: an unrecognised Next Header value is answered with
 		// Parameter Problem code 1 pointing at it.

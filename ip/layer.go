@@ -13,7 +13,8 @@
 // any number of IPv6 ones (AddAddress).
 //
 // Transports register per family: SetHandler for IPv4, SetHandler6 for
-// IPv6. The raw-socket tap sees IPv4 datagrams only, as yet.
+// IPv6. The raw-socket tap (SetRawTap) sees whole inbound packets of both
+// families, reassembled, before their protocol's handler does.
 //
 // The layer has no lock and starts no goroutine: the stack serialises every
 // call and arms the one timer the layer asks for (NextDeadline, Tick).
@@ -54,6 +55,9 @@ type Packet struct {
 	// if it came in fragments); nil for IPv4.
 	Header6 wire.IPv6
 	Payload []byte // the upper-layer packet
+	// Protocol is the upper-layer protocol: IPv4's Protocol field, or for
+	// IPv6 the Next Header that ends the extension-header chain.
+	Protocol uint8
 }
 
 // ICMPError is an ICMP or ICMPv6 error that arrived for a datagram this
@@ -119,9 +123,12 @@ type Handler interface {
 	HandleError(e *ICMPError)
 }
 
-// RawTap sees a copy of every inbound IPv4 datagram before the layer
-// handles it (raw sockets). It reports whether some raw socket took the
-// packet, which keeps the layer from answering "protocol unreachable".
+// RawTap sees every inbound packet, IPv4 or IPv6, whole and reassembled,
+// before the layer handles it (raw sockets); Packet.Protocol says whose it
+// is. It reports whether some raw socket took the packet, which keeps the
+// layer from answering a protocol no handler serves with ICMP "protocol
+// unreachable" (IPv4) or Parameter Problem "unrecognized Next Header"
+// (IPv6), as Linux's raw_local_deliver and raw6_local_deliver do.
 type RawTap func(p *Packet) bool
 
 // Header describes the IP header of an outbound datagram. An IPv6 Dst

@@ -28,7 +28,10 @@ type dgram interface {
 type PacketConn struct {
 	sock    dgram
 	network string // "udp", "udp4", "udp6", "ip4:icmp", ...
-	raw     bool   // strip the IPv4 header on read, as Go's net does on Linux
+	// raw: a raw socket, whose addresses are *net.IPAddr. On IPv4 read
+	// strips the IP header, as Go's net does on Linux; an IPv6 raw socket
+	// receives the payload alone already (RFC 3542 §3).
+	raw bool
 
 	ready     chan struct{}
 	closeOnce sync.Once
@@ -53,7 +56,8 @@ func NewUDP(u *stack.UDPSocket, network string) *PacketConn {
 	return newPacketConn(udpSock{u}, network, false)
 }
 
-// NewRaw wraps a stack raw socket; network is like "ip4:icmp" or "ip4:253".
+// NewRaw wraps a stack raw socket; network is like "ip4:icmp", "ip4:253"
+// or "ip6:ipv6-icmp".
 func NewRaw(r *stack.RawSocket, network string) *PacketConn {
 	return newPacketConn(rawSock{r}, network, true)
 }
@@ -109,7 +113,7 @@ func (c *PacketConn) read(p []byte) (int, netip.AddrPort, error) {
 		}
 		n, from, err := c.sock.tryRecv(p)
 		if err == nil {
-			if c.raw {
+			if c.raw && !from.Addr().Is6() {
 				n = stripIPv4(p, n)
 			}
 			return n, from, nil
@@ -280,6 +284,9 @@ func (s rawSock) setNotify(f func(stack.Event))          { s.r.SetNotify(f) }
 func (s rawSock) local() netip.AddrPort {
 	if a := s.r.LocalAddr(); a.IsValid() {
 		return netip.AddrPortFrom(a, 0)
+	}
+	if s.r.Is6() {
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	}
 	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 }

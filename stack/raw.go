@@ -9,20 +9,23 @@ import (
 	"berth/wire"
 )
 
-// RawSocket is a raw IPv4 socket of one protocol (SOCK_RAW): it receives a
-// copy of every inbound datagram of that protocol, also those the stack
-// answers itself (ICMP echo), and sends datagrams whose header the stack
-// builds or, with header inclusion, the caller built.
+// RawSocket is a raw socket of one protocol (SOCK_RAW), IPv4 (OpenRaw) or
+// IPv6 (OpenRaw6) for its whole life: it receives a copy of every inbound
+// datagram of that protocol and family, also those the stack answers
+// itself (echo requests), and sends datagrams whose header the stack
+// builds or, on IPv4 with header inclusion, the caller built.
 type RawSocket struct {
 	s     *Stack
 	id    uint64
 	owner string
 	proto uint8
+	v6    bool
 
 	// guarded by s.mu
 	local, remote netip.Addr // filters once bound or connected
 	hdrIncl       bool
 	q             buf.Queue
+	from6         []netip.Addr // IPv6: the source of each queued payload, in q's order
 	drops         uint64
 	rxPackets     uint64
 	txPackets     uint64
@@ -40,12 +43,25 @@ type RawOptions struct {
 }
 
 type rawTable struct {
-	byProto map[uint8][]*RawSocket
-	stats   RawStats
+	byProto  map[uint8][]*RawSocket // IPv4 sockets
+	byProto6 map[uint8][]*RawSocket // IPv6 sockets
+	stats    RawStats
 }
 
-// OpenRaw opens a raw socket for IP protocol proto.
+// sockets is the table of the family v6 says.
+func (t *rawTable) sockets(v6 bool) *map[uint8][]*RawSocket {
+	if v6 {
+		return &t.byProto6
+	}
+	return &t.byProto
+}
+
+// OpenRaw opens a raw IPv4 socket for IP protocol proto.
 func (s *Stack) OpenRaw(proto uint8, opts RawOptions) (*RawSocket, error) {
+	return s.openRaw(proto, false, opts)
+}
+
+func (s *Stack) openRaw(proto uint8, v6 bool, opts RawOptions) (*RawSocket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -55,18 +71,23 @@ func (s *Stack) OpenRaw(proto uint8, opts RawOptions) (*RawSocket, error) {
 	if rcv == 0 {
 		rcv = 212992
 	}
-	r := &RawSocket{s: s, id: s.newID(), owner: opts.Owner, proto: proto, hdrIncl: opts.HeaderIncluded}
+	r := &RawSocket{s: s, id: s.newID(), owner: opts.Owner, proto: proto, v6: v6, hdrIncl: opts.HeaderIncluded}
 	r.q.MaxBytes = rcv
-	if s.raw.byProto == nil {
-		s.raw.byProto = make(map[uint8][]*RawSocket)
+	m := s.raw.sockets(v6)
+	if *m == nil {
+		*m = make(map[uint8][]*RawSocket)
 	}
-	s.raw.byProto[proto] = append(s.raw.byProto[proto], r)
+	(*m)[proto] = append((*m)[proto], r)
 	return r, nil
 }
 
-// rawInput is the IP layer's tap: a copy to each matching raw socket.
+// rawInput is the IP layer's tap: a copy to each matching raw socket of
+// the packet's family.
 func (s *Stack) rawInput(p *ip.Packet) bool {
-	socks := s.raw.byProto[p.Header.Protocol()]
+	if p.Header6 != nil {
+		return s.rawInput6(p)
+	}
+	socks := s.raw.byProto[p.Protocol]
 	taken := false
 	for _, r := range socks {
 		if (r.local.IsValid() && r.local != p.Header.Dst()) || (r.remote.IsValid() && r.remote != p.Header.Src()) {
@@ -104,12 +125,16 @@ func (r *RawSocket) SetNotify(fn func(Event)) {
 	r.cb.set(r.s, fn, initial)
 }
 
-// Bind receives only datagrams addressed to a and sends from it.
+// Bind receives only datagrams addressed to a and sends from it. An IPv6
+// socket takes IPv6 addresses only (EAFNOSUPPORT).
 func (r *RawSocket) Bind(a netip.Addr) error {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
 	if r.closed {
 		return syscall.EBADF
+	}
+	if r.v6 && a.IsValid() && !is6(a) {
+		return syscall.EAFNOSUPPORT
 	}
 	if a.IsValid() && !a.IsUnspecified() && !r.s.ip.IsLocal(a) {
 		return syscall.EADDRNOTAVAIL
@@ -121,12 +146,16 @@ func (r *RawSocket) Bind(a netip.Addr) error {
 	return nil
 }
 
-// Connect receives only datagrams from a and sends to it by default.
+// Connect receives only datagrams from a and sends to it by default. An
+// IPv6 socket takes IPv6 addresses only (EAFNOSUPPORT).
 func (r *RawSocket) Connect(a netip.Addr) error {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
 	if r.closed {
 		return syscall.EBADF
+	}
+	if r.v6 && a.IsValid() && !is6(a) {
+		return syscall.EAFNOSUPPORT
 	}
 	r.remote = a
 	return nil
@@ -139,8 +168,13 @@ func (r *RawSocket) RemoteAddr() netip.Addr { r.s.mu.Lock(); defer r.s.mu.Unlock
 // Protocol is the socket's IP protocol number.
 func (r *RawSocket) Protocol() uint8 { return r.proto }
 
-// TryRead copies the oldest datagram, IP header included as Linux delivers
-// it on IPv4 raw sockets, into p without blocking. It returns the sender,
+// Is6 reports whether the socket is an IPv6 one (OpenRaw6).
+func (r *RawSocket) Is6() bool { return r.v6 }
+
+// TryRead copies the oldest datagram into p without blocking: on IPv4 the
+// whole datagram, IP header included, as Linux delivers it on IPv4 raw
+// sockets; on IPv6 the upper-layer payload alone, with neither the IPv6
+// header nor extension headers (RFC 3542 §3). It returns the sender,
 // EWOULDBLOCK (EAGAIN) when the queue is empty, and truncates like recvfrom.
 func (r *RawSocket) TryRead(p []byte) (n int, from netip.Addr, err error) {
 	r.s.mu.Lock()
@@ -154,7 +188,12 @@ func (r *RawSocket) TryRead(p []byte) (n int, from netip.Addr, err error) {
 	}
 	d := b.Bytes()
 	n = copy(p, d)
-	from = netip.AddrFrom4([4]byte(d[12:16])) // a queued datagram passed NewIPv4
+	if r.v6 {
+		from = r.from6[0]
+		r.from6 = r.from6[1:]
+	} else {
+		from = netip.AddrFrom4([4]byte(d[12:16])) // a queued datagram passed NewIPv4
+	}
 	b.Release()
 	return n, from, nil
 }
@@ -171,6 +210,9 @@ func (r *RawSocket) Send(p []byte, dst netip.Addr) error {
 	}
 	now := s.clk.Now()
 	s.raw.stats.OutRequests++
+	if r.v6 {
+		return r.send6(now, p, dst)
+	}
 	if r.hdrIncl {
 		if err := s.ip.SendRaw(now, p); err != nil {
 			return err
@@ -216,7 +258,9 @@ func (r *RawSocket) Close() error {
 func (r *RawSocket) close(s *Stack) {
 	r.closed = true
 	r.q.Clear()
-	list := s.raw.byProto[r.proto]
+	r.from6 = nil
+	m := s.raw.sockets(r.v6)
+	list := (*m)[r.proto]
 	for i, x := range list {
 		if x == r {
 			list = append(list[:i:i], list[i+1:]...)
@@ -224,9 +268,9 @@ func (r *RawSocket) close(s *Stack) {
 		}
 	}
 	if len(list) == 0 {
-		delete(s.raw.byProto, r.proto)
+		delete(*m, r.proto)
 	} else {
-		s.raw.byProto[r.proto] = list
+		(*m)[r.proto] = list
 	}
 	if r.cb.fn != nil {
 		s.post(r, Closed)
@@ -234,14 +278,38 @@ func (r *RawSocket) close(s *Stack) {
 }
 
 func (t *rawTable) closeAll(s *Stack) {
-	for _, list := range t.byProto {
-		for _, r := range list {
-			r.closed = true
-			r.q.Clear()
-			if r.cb.fn != nil {
-				s.post(r, Closed)
+	for _, m := range []map[uint8][]*RawSocket{t.byProto, t.byProto6} {
+		for _, list := range m {
+			for _, r := range list {
+				r.closed = true
+				r.q.Clear()
+				r.from6 = nil
+				if r.cb.fn != nil {
+					s.post(r, Closed)
+				}
 			}
 		}
 	}
-	t.byProto = nil
+	t.byProto, t.byProto6 = nil, nil
+}
+
+// row is the socket's line in the socket table; mu must be held. The
+// family shows in the addresses: an unbound IPv6 socket is on [::], as
+// ss prints it.
+func (r *RawSocket) row(pid int) SocketInfo {
+	unspec := netip.IPv4Unspecified()
+	if r.v6 {
+		unspec = netip.IPv6Unspecified()
+	}
+	si := SocketInfo{ID: r.id, Proto: "raw", Protocol: r.proto, Owner: r.owner, PID: pid,
+		Local: netip.AddrPortFrom(unspec, 0), State: "UNCONN",
+		RecvQ: r.q.Bytes(), RxPackets: r.rxPackets, TxPackets: r.txPackets, Drops: r.drops}
+	if r.local.IsValid() {
+		si.Local = netip.AddrPortFrom(r.local, 0)
+	}
+	if r.remote.IsValid() {
+		si.Remote = netip.AddrPortFrom(r.remote, 0)
+		si.State = "ESTAB"
+	}
+	return si
 }

@@ -41,17 +41,12 @@ func (s *Stack) Sockets() []SocketInfo {
 	var out []SocketInfo
 	for _, list := range s.raw.byProto {
 		for _, r := range list {
-			si := SocketInfo{ID: r.id, Proto: "raw", Protocol: r.proto, Owner: r.owner, PID: pid,
-				Local: netip.AddrPortFrom(netip.IPv4Unspecified(), 0), State: "UNCONN",
-				RecvQ: r.q.Bytes(), RxPackets: r.rxPackets, TxPackets: r.txPackets, Drops: r.drops}
-			if r.local.IsValid() {
-				si.Local = netip.AddrPortFrom(r.local, 0)
-			}
-			if r.remote.IsValid() {
-				si.Remote = netip.AddrPortFrom(r.remote, 0)
-				si.State = "ESTAB"
-			}
-			out = append(out, si)
+			out = append(out, r.row(pid))
+		}
+	}
+	for _, list := range s.raw.byProto6 {
+		for _, r := range list {
+			out = append(out, r.row(pid))
 		}
 	}
 	for u := range s.udp.open {
