@@ -19,13 +19,16 @@ import (
 // four clients on other hosts starting at the same instant, and paths that
 // delay with jitter, lose, duplicate and corrupt. It returns an error if
 // any client's echo differs from what it sent.
-func workload(n *Network) error {
+func workload(n *Network) error { return workloadNet(n, "") }
+
+// workloadNet is workload over IPv4 (fam "") or IPv6 (fam "6").
+func workloadNet(n *Network, fam string) error {
 	s := n.Host("server")
-	ln, err := s.Listen("tcp", ":7")
+	ln, err := s.Listen("tcp"+fam, ":7")
 	if err != nil {
 		return err
 	}
-	pc, err := s.ListenPacket("udp", ":7")
+	pc, err := s.ListenPacket("udp"+fam, ":7")
 	if err != nil {
 		return err
 	}
@@ -57,7 +60,7 @@ func workload(n *Network) error {
 	for i := range 4 {
 		c := n.Host(fmt.Sprintf("client%d", i))
 		n.Link(c, s, Delay(5*time.Millisecond, 2*time.Millisecond), Loss(0.02), Duplicate(0.01), Corrupt(0.01))
-		clients.Go(func() { errs[i] = echoClient(c, i) })
+		clients.Go(func() { errs[i] = echoClient(c, fam, i) })
 	}
 	clients.Wait()
 	ln.Close()
@@ -72,8 +75,8 @@ func workload(n *Network) error {
 }
 
 // echoClient sends 64 KiB over TCP and a few datagrams, checking echoes.
-func echoClient(h *Host, i int) error {
-	c, err := h.Dial("tcp", "server:7")
+func echoClient(h *Host, fam string, i int) error {
+	c, err := h.Dial("tcp"+fam, "server:7")
 	if err != nil {
 		return err
 	}
@@ -87,7 +90,7 @@ func echoClient(h *Host, i int) error {
 	if !bytes.Equal(got, msg) {
 		return fmt.Errorf("%s: echo differs", h.Name())
 	}
-	u, err := h.Dial("udp", "server:7")
+	u, err := h.Dial("udp"+fam, "server:7")
 	if err != nil {
 		return err
 	}
@@ -121,14 +124,17 @@ type runResult struct {
 	hostPcapHash [32]byte
 }
 
-func runWorkload(t *testing.T, seed uint64) runResult {
+func runWorkload(t *testing.T, seed uint64) runResult { return runWorkloadNet(t, seed, "") }
+
+// runWorkloadNet is runWorkload over IPv4 (fam "") or IPv6 (fam "6").
+func runWorkloadNet(t *testing.T, seed uint64, fam string) runResult {
 	var r runResult
 	var trace, pcap, hostPcap bytes.Buffer
 	Run(t, func(t *testing.T, n *Network) {
 		if err := n.Capture(&pcap); err != nil {
 			t.Fatal(err)
 		}
-		if err := workload(n); err != nil {
+		if err := workloadNet(n, fam); err != nil {
 			t.Fatal(err)
 		}
 		n.Lookup("server").Capture(&hostPcap) // late: records from here on

@@ -87,16 +87,21 @@ func Duplicate(p float64) Fault {
 
 // Corrupt flips one random bit of each packet with probability p. The
 // receiver's checksums catch it (the IPv4 header checksum or TCP's, UDP's
-// and ICMP's), so a corrupted packet is a lost one that still costs work.
+// and ICMP's, whose pseudo-headers cover IPv6's addresses), so a corrupted
+// packet is a lost one that still costs work. IPv6 has no header checksum
+// (RFC 8200 §8.1): a flipped bit in its traffic class, flow label or hop
+// limit goes unnoticed, as it would on a real link.
 func Corrupt(p float64) Fault {
 	checkP("corrupt", p)
 	return func(f *faults) { f.corrupt = p }
 }
 
 // MTU makes the path carry packets of at most n bytes; larger ones vanish
-// without an ICMP "fragmentation needed", as behind a router that drops
-// them silently (a path MTU black hole, RFC 2923 §2.1). Zero removes the
-// limit. To make hosts send smaller packets, give them InterfaceMTU.
+// without an ICMP "fragmentation needed" or "packet too big", as behind a
+// router that drops them silently (a path MTU black hole, RFC 2923 §2.1),
+// IPv4 and IPv6 alike: under 1280 no full-sized IPv6 packet gets through.
+// Zero removes the limit. To make hosts send smaller packets, give them
+// InterfaceMTU.
 func MTU(n int) Fault {
 	if n < 0 {
 		panic("sim: negative MTU")
@@ -104,12 +109,24 @@ func MTU(n int) Fault {
 	return func(f *faults) { f.mtu, f.mtuICMP = n, false }
 }
 
-// RouterMTU is MTU(n) behind a router that tells: a packet over n bytes
-// with DF set is dropped and its sender gets an ICMP "fragmentation
-// needed" (type 3, code 4) from RouterAddr with n as the next-hop MTU and
-// the packet's header and first 8 bytes quoted (RFC 1191 §4, RFC 792),
-// one path delay later. That is what path MTU discovery needs. Too-big
-// packets without DF vanish as with MTU: this router does not fragment.
+// RouterMTU is MTU(n) behind a router that tells, one path delay later.
+//
+// An IPv4 packet over n bytes with DF set is dropped and its sender gets an
+// ICMP "fragmentation needed" (type 3, code 4) from RouterAddr with n as
+// the next-hop MTU and the packet's header and first 8 bytes quoted (RFC
+// 1191 §4, RFC 792). Too-big packets without DF vanish as with MTU: this
+// router does not fragment.
+//
+// IPv6 has no DF: routers never fragment (RFC 8200 §5), so every IPv6
+// packet over n bytes is dropped and answered with an ICMPv6 Packet Too
+// Big (type 2) from RouterAddr6 carrying n as the MTU and quoting as much
+// of the packet as fits a 1280-byte message (RFC 4443 §3.2, §2.4(c)),
+// which is what path MTU discovery for IPv6 needs (RFC 8201). No Packet
+// Too Big answers an ICMPv6 error (RFC 4443 §2.4(e.1)). A link that
+// carries IPv6 has an MTU of at least 1280 (RFC 8200 §5), and a host
+// ignores a smaller one in a Packet Too Big (RFC 8201 §4), so for IPv6
+// packets a RouterMTU under 1280 acts as RouterMTU(1280): the router's
+// IPv4 MTU may be smaller than its IPv6 one, as a tunnel's can be.
 func RouterMTU(n int) Fault {
 	if n < 68 {
 		panic("sim: a router MTU under 68 bytes (RFC 791's minimum)")
@@ -121,6 +138,11 @@ func RouterMTU(n int) Fault {
 // sends (RouterMTU). It is in 198.18.0.0/15 but outside the 198.18.0.0/16
 // hosts get by default.
 var RouterAddr = netip.MustParseAddr("198.19.255.254")
+
+// RouterAddr6 is the source address of the ICMPv6 messages a path's router
+// sends (RouterMTU). It is in Prefix6, far above the addresses hosts get
+// in creation order, and no host may take it.
+var RouterAddr6 = netip.MustParseAddr("2001:2:0:ffff::fffe")
 
 // Rate makes the path a bottleneck of bitsPerSecond: a packet leaves once
 // those before it have been serialised at that rate, and at most

@@ -20,12 +20,18 @@ import (
 // to b over a link with the faults, and returns both captures.
 func faultRun(t *testing.T, n *Network, size int, f ...Fault) (a, b *Host, atA, atB []captured, took time.Duration, l *Link) {
 	t.Helper()
+	return faultRunNet(t, n, "tcp", size, f...)
+}
+
+// faultRunNet is faultRun on network: "tcp", or "tcp6" for IPv6.
+func faultRunNet(t *testing.T, n *Network, network string, size int, f ...Fault) (a, b *Host, atA, atB []captured, took time.Duration, l *Link) {
+	t.Helper()
 	a, b = n.Host("a"), n.Host("b")
 	var ca, cb bytes.Buffer
 	a.Capture(&ca)
 	b.Capture(&cb)
 	l = n.Link(a, b, f...)
-	took, err := transfer(a, b, 9, size)
+	took, err := transferNet(a, b, network, 9, size)
 	if err != nil {
 		t.Fatalf("transfer through %v: %v", l.Stats(), err)
 	}

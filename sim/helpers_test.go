@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -18,7 +19,12 @@ import (
 // and waits for b to confirm it read exactly those bytes. It returns how
 // long that took in virtual time, or the first error either side saw.
 func transfer(a, b *Host, port int, size int) (time.Duration, error) {
-	ln, err := b.Listen("tcp", fmt.Sprintf(":%d", port))
+	return transferNet(a, b, "tcp", port, size)
+}
+
+// transferNet is transfer on network: "tcp", or "tcp6" for IPv6.
+func transferNet(a, b *Host, network string, port int, size int) (time.Duration, error) {
+	ln, err := b.Listen(network, fmt.Sprintf(":%d", port))
 	if err != nil {
 		return 0, err
 	}
@@ -45,7 +51,7 @@ func transfer(a, b *Host, port int, size int) (time.Duration, error) {
 		serverErr <- err
 	}()
 	start := time.Now()
-	c, err := a.Dial("tcp", fmt.Sprintf("%s:%d", b.Name(), port))
+	c, err := a.Dial(network, fmt.Sprintf("%s:%d", b.Name(), port))
 	if err != nil {
 		return 0, err
 	}
@@ -91,7 +97,9 @@ type captured struct {
 	payload  int  // TCP payload bytes
 	seq      uint32
 	flags    wire.TCPFlags
-	protocol uint8
+	protocol uint8 // IPv6: the upper-layer protocol after any extension headers
+	v6       bool
+	upper    []byte // the upper-layer packet (TCP segment, ICMP message, ...)
 }
 
 func readCapture(t *testing.T, b []byte) []captured {
@@ -110,19 +118,28 @@ func readCapture(t *testing.T, b []byte) []captured {
 			t.Fatal(err)
 		}
 		p := captured{at: rec.Time, data: bytes.Clone(rec.Data)}
-		ip, err := wire.NewIPv4(p.data)
-		if err == nil {
-			p.src, p.dst = ip.Src().String(), ip.Dst().String()
+		var src, dst netip.Addr
+		if ip6, err := wire.NewIPv6(p.data); err == nil {
+			p.v6, p.ipOK = true, true
+			src, dst = ip6.Src(), ip6.Dst()
+			if tr, err := ip6.Transport(); err == nil {
+				p.protocol, p.upper = tr.Proto, ip6[tr.Offset:]
+			}
+		} else if ip, err := wire.NewIPv4(p.data); err == nil {
+			src, dst = ip.Src(), ip.Dst()
 			p.ipOK = ip.ChecksumValid()
-			p.protocol = ip.Protocol()
-			if ip.Protocol() == wire.ProtoTCP {
-				if tc, err := wire.NewTCP(ip.Payload()); err == nil {
-					p.tcp = tc
-					p.tcpOK = tc.ChecksumValid(ip.Src(), ip.Dst())
-					p.payload = len(tc.Payload())
-					p.seq = tc.Seq()
-					p.flags = tc.Flags()
-				}
+			p.protocol, p.upper = ip.Protocol(), ip.Payload()
+		}
+		if src.IsValid() {
+			p.src, p.dst = src.String(), dst.String()
+		}
+		if p.protocol == wire.ProtoTCP {
+			if tc, err := wire.NewTCP(p.upper); err == nil {
+				p.tcp = tc
+				p.tcpOK = tc.ChecksumValid(src, dst)
+				p.payload = len(tc.Payload())
+				p.seq = tc.Seq()
+				p.flags = tc.Flags()
 			}
 		}
 		out = append(out, p)
@@ -133,7 +150,7 @@ func readCapture(t *testing.T, b []byte) []captured {
 func from(ps []captured, h *Host) []captured {
 	var out []captured
 	for _, p := range ps {
-		if p.src == h.Addr().String() {
+		if p.src == h.Addr().String() || (h.Addr6().IsValid() && p.src == h.Addr6().String()) {
 			out = append(out, p)
 		}
 	}

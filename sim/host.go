@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"io"
 	"net/netip"
@@ -11,7 +12,11 @@ import (
 
 	"berth"
 	"berth/link"
+	"berth/wire"
 )
+
+// linkName is the name of a host's one interface in its stack.
+const linkName = "link0"
 
 // Host is a simulated machine: one berth host with one interface on the
 // network, a name other hosts can dial, and a life that can crash and
@@ -22,8 +27,11 @@ type Host struct {
 	name string
 	idx  int32
 	addr netip.Addr
-	mtu  int
-	cfg  []func(*berth.Options)
+	// addr6 is the IPv6 address, invalid on an IPv4-only host.
+	addr6 netip.Addr
+	only4 bool // IPv4Only
+	mtu   int
+	cfg   []func(*berth.Options)
 
 	// guarded by n.mu
 	timers   uint64            // timers made so far, numbering them
@@ -54,6 +62,15 @@ type HostOption func(*Host)
 // network's prefix.
 func Addr(a netip.Addr) HostOption { return func(h *Host) { h.addr = a } }
 
+// Addr6 gives the host this IPv6 address, in Prefix6, instead of the next
+// free one.
+func Addr6(a netip.Addr) HostOption { return func(h *Host) { h.addr6, h.only4 = a, false } }
+
+// IPv4Only leaves the host without an IPv6 address: it can neither send
+// nor receive IPv6. Hosts whose InterfaceMTU is under 1280, the least IPv6
+// allows (RFC 8200 §5), are IPv4-only too.
+func IPv4Only() HostOption { return func(h *Host) { h.addr6, h.only4 = netip.Addr{}, true } }
+
 // InterfaceMTU sets the MTU of the host's interface (default 1500): the
 // largest packet it sends and accepts, from which TCP picks its MSS.
 func InterfaceMTU(n int) HostOption {
@@ -72,8 +89,11 @@ func Configure(f func(*berth.Options)) HostOption {
 }
 
 // Host adds a host and boots it. Names are unique; a host's address is the
-// next free one of the network's prefix unless Addr says otherwise. Host
-// panics on a duplicate name or address, as a test's setup mistake.
+// next free one of the network's prefix unless Addr says otherwise, and
+// its IPv6 address the next free one of Prefix6 unless Addr6 or IPv4Only
+// says otherwise (or its InterfaceMTU is under 1280). Host panics on a
+// duplicate name or address, as a test's setup mistake, and on Addr6 with
+// an InterfaceMTU under 1280.
 func (n *Network) Host(name string, opts ...HostOption) *Host {
 	h := &Host{n: n, name: name, mtu: 1500}
 	for _, o := range opts {
@@ -99,10 +119,25 @@ func (n *Network) Host(name string, opts ...HostOption) *Host {
 		n.mu.Unlock()
 		panic(fmt.Sprintf("sim: address %v of %q is outside %v or taken", h.addr, name, n.prefix))
 	}
+	if h.addr6.IsValid() {
+		if !Prefix6.Contains(h.addr6) || h.addr6 == RouterAddr6 || n.byAddr[h.addr6] != nil || h.mtu < wire.IPv6MinMTU {
+			n.mu.Unlock()
+			panic(fmt.Sprintf("sim: IPv6 address %v of %q is outside %v, taken, or on an MTU under %d", h.addr6, name, Prefix6, wire.IPv6MinMTU))
+		}
+	} else if !h.only4 && h.mtu >= wire.IPv6MinMTU {
+		for n.byAddr[n.next6] != nil {
+			n.next6 = n.next6.Next()
+		}
+		h.addr6 = n.next6
+		n.next6 = n.next6.Next()
+	}
 	h.idx = int32(len(n.hosts))
 	n.hosts = append(n.hosts, h)
 	n.byName[name] = h
 	n.byAddr[h.addr] = h
+	if h.addr6.IsValid() {
+		n.byAddr[h.addr6] = h
+	}
 	n.mu.Unlock()
 	h.boot()
 	return h
@@ -125,8 +160,18 @@ func (h *Host) boot() {
 	opts.Clock = hostClock{inc}
 	inc.bh = berth.NewHost(opts)
 	inc.nic = &nic{inc: inc}
-	if err := inc.bh.AddLink(inc.nic, netip.PrefixFrom(h.addr, n.prefix.Bits())); err != nil {
+	s := inc.bh.Stack()
+	if err := s.AddLink(linkName, inc.nic, netip.PrefixFrom(h.addr, n.prefix.Bits())); err != nil {
 		panic("sim: " + err.Error())
+	}
+	// The IPv6 address makes the stack send nothing by itself: the link
+	// carries bare IP, so there is no Neighbor Discovery, duplicate
+	// address detection or MLD report to announce it, and a host's
+	// IPv4-only traffic, and its trace, are as they were before IPv6.
+	if h.addr6.IsValid() {
+		if err := s.AddAddress(linkName, netip.PrefixFrom(h.addr6, Prefix6.Bits())); err != nil {
+			panic("sim: " + err.Error())
+		}
 	}
 	n.mu.Lock()
 	h.cur = inc
@@ -143,8 +188,12 @@ func (h *Host) boot() {
 // Name is the host's name.
 func (h *Host) Name() string { return h.name }
 
-// Addr is the host's address.
+// Addr is the host's IPv4 address.
 func (h *Host) Addr() netip.Addr { return h.addr }
+
+// Addr6 is the host's IPv6 address, or the zero Addr on an IPv4-only
+// host.
+func (h *Host) Addr6() netip.Addr { return h.addr6 }
 
 // Network is the network the host is on.
 func (h *Host) Network() *Network { return h.n }
@@ -277,6 +326,9 @@ func (h *Host) Sockets() []berth.Socket {
 // no ports) share a flow per destination and protocol.
 func flowOf(p []byte) uint64 {
 	h := fnv.New64a()
+	if isIPv6(p) {
+		return flowOf6(h, p)
+	}
 	if len(p) < 20 {
 		h.Write(p)
 		return h.Sum64()
@@ -287,6 +339,29 @@ func flowOf(p []byte) uint64 {
 	firstFragment := p[6]&0x1f == 0 && p[7] == 0
 	if (p[9] == 6 || p[9] == 17) && firstFragment && len(p) >= ihl+4 {
 		h.Write(p[ihl : ihl+4]) // ports
+	}
+	return h.Sum64()
+}
+
+// flowOf6 is flowOf for an IPv6 packet: the upper-layer protocol after the
+// extension headers, destination and, for TCP and UDP, both ports; later
+// fragments share a flow per destination and protocol.
+func flowOf6(h hash.Hash64, p []byte) uint64 {
+	ip, err := wire.NewIPv6(p)
+	if err != nil {
+		h.Write(p)
+		return h.Sum64()
+	}
+	t, err := ip.Transport()
+	if err != nil {
+		h.Write(p[:wire.IPv6HeaderLen])
+		return h.Sum64()
+	}
+	h.Write([]byte{6, t.Proto})
+	h.Write(p[24:40]) // destination
+	firstFragment := t.Fragment.FragmentOffset == 0
+	if (t.Proto == wire.ProtoTCP || t.Proto == wire.ProtoUDP) && firstFragment && len(ip) >= t.Offset+4 {
+		h.Write(ip[t.Offset : t.Offset+4]) // ports
 	}
 	return h.Sum64()
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Network is a simulated IPv4 network: hosts, the paths between them with
+// Network is a simulated IPv4 and IPv6 network: hosts, the paths between them with
 // their faults, and one schedule of every packet and timer. Make one with
 // New, inside a testing/synctest bubble (Run does both) to run on virtual
 // time, and Close it when done.
@@ -30,6 +30,7 @@ type Network struct {
 	paths    map[[2]int32]*Path
 	defaults faults
 	next     netip.Addr // next address to hand out
+	next6    netip.Addr // next IPv6 address to hand out
 	trace    *tracer
 	caps     []*capture
 	closed   bool
@@ -75,6 +76,12 @@ func Prefix(p netip.Prefix) Option {
 	return func(c *config) { c.prefix = p.Masked() }
 }
 
+// Prefix6 is the subnet hosts get their IPv6 addresses from, in creation
+// order (2001:2::1, 2001:2::2, ...): the benchmarking range of RFC 5180.
+// Every host has it as an on-link prefix; there is no Neighbor Discovery,
+// since the simulated links carry bare IP packets.
+var Prefix6 = netip.MustParsePrefix("2001:2::/48")
+
 // DefaultFaults sets the faults every path starts with, before Link or
 // Path.Set change them (default Delay(time.Millisecond, 0)).
 func DefaultFaults(f ...Fault) Option {
@@ -99,6 +106,7 @@ func New(opts ...Option) *Network {
 		byAddr: make(map[netip.Addr]*Host),
 		paths:  make(map[[2]int32]*Path),
 		next:   c.prefix.Addr().Next(),
+		next6:  Prefix6.Addr().Next(),
 		trace:  newTracer(c.traceW),
 		kickc:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -150,7 +158,7 @@ func (n *Network) TraceLines() uint64 {
 }
 
 // Capture records every packet of the network, as it leaves its sender,
-// into w as a pcap file (raw IPv4, nanosecond timestamps of virtual time).
+// into w as a pcap file (raw IP of both families, nanosecond timestamps of virtual time).
 // Host.Capture records one host's view, arrivals included. If w has a
 // Flush() error method (a *bufio.Writer), Close flushes it.
 func (n *Network) Capture(w io.Writer) error {
@@ -359,11 +367,12 @@ func (n *Network) traceHostEvent(verb string, h *Host) {
 	n.trace.end(append(b, h.addr.String()...))
 }
 
-func (n *Network) addrName(a [4]byte) string {
-	if h := n.byAddr[netip.AddrFrom4(a)]; h != nil {
+// addrName names an address by its host, IPv4 or IPv6, if it has one.
+func (n *Network) addrName(a netip.Addr) string {
+	if h := n.byAddr[a]; h != nil {
 		return h.name
 	}
-	return netip.AddrFrom4(a).String()
+	return a.String()
 }
 
 var errClosed = fmt.Errorf("sim: network closed")

@@ -205,10 +205,7 @@ func (n *Network) depart(ev *event) {
 	for _, c := range src.caps {
 		c.record(ts, pk.b)
 	}
-	var dstAddr netip.Addr
-	if len(pk.b) >= 20 {
-		dstAddr = netip.AddrFrom4([4]byte(pk.b[16:20]))
-	}
+	dstAddr := dstOf(pk.b)
 	dst := n.byAddr[dstAddr]
 	if dst == nil || dst == src {
 		b := n.trace.begin(ev.at, "drop:noroute", src.name, dstAddr.String())
@@ -233,6 +230,18 @@ func (n *Network) depart(ev *event) {
 		return
 	}
 	p.transmit(ev.at, ev)
+}
+
+// dstOf reads the destination address of an IPv4 or IPv6 packet, by the
+// version nibble; the zero Addr if it is neither or too short.
+func dstOf(p []byte) netip.Addr {
+	switch {
+	case len(p) >= 20 && p[0]>>4 == 4:
+		return netip.AddrFrom4([4]byte(p[16:20]))
+	case len(p) >= wire.IPv6HeaderLen && p[0]>>4 == 6:
+		return netip.AddrFrom16([16]byte(p[24:40]))
+	}
+	return netip.Addr{}
 }
 
 // draws are the random numbers each packet takes from its path's stream,
@@ -269,8 +278,12 @@ func (p *Path) transmit(at int64, ev *event) {
 		}
 	}
 	drop := ""
+	mtu := f.mtu
+	if f.mtuICMP && mtu < wire.IPv6MinMTU && isIPv6(pk.b) {
+		mtu = wire.IPv6MinMTU // see RouterMTU
+	}
 	switch {
-	case f.mtu > 0 && len(pk.b) > f.mtu:
+	case mtu > 0 && len(pk.b) > mtu:
 		drop = "drop:mtu"
 		p.stats.MTUDrops++
 	case u.loss < f.loss:
@@ -299,7 +312,11 @@ func (p *Path) transmit(at int64, ev *event) {
 		b := n.trace.begin(at, drop, p.from.name, p.to.name)
 		n.trace.end(n.appendSummary(b, pk.b))
 		if drop == "drop:mtu" && f.mtuICMP {
-			p.tooBig(at, ev)
+			if isIPv6(pk.b) {
+				p.tooBig6(at, ev, mtu)
+			} else {
+				p.tooBig(at, ev)
+			}
 		}
 		putPacket(pk)
 		return
@@ -338,6 +355,9 @@ func (p *Path) transmit(at int64, ev *event) {
 	}
 }
 
+// isIPv6 reports whether p's version nibble says IPv6.
+func isIPv6(p []byte) bool { return len(p) > 0 && p[0]>>4 == 6 }
+
 // arrive records a packet's arrival; n.mu held. It returns the receiver
 // to hand it to once n.mu is released, or nil if nobody takes it.
 func (n *Network) arrive(ev *event) link.Receiver {
@@ -365,7 +385,6 @@ func (n *Network) arrive(ev *event) link.Receiver {
 // needed" (RouterMTU); n.mu held. The message reaches the sender one path
 // delay later, keyed after the packet it answers.
 func (p *Path) tooBig(at int64, ev *event) {
-	n := p.n
 	h, err := wire.NewIPv4(ev.pkt.b)
 	if err != nil || !h.DontFragment() || h.FragmentOffset() != 0 {
 		return
@@ -382,6 +401,45 @@ func (p *Path) tooBig(at int64, ev *event) {
 	b := make([]byte, ip.HeaderLen()+m.Len())
 	ip.Emit(b)
 	m.Emit(b[ip.HeaderLen():])
+	p.routerReply(at, ev, b)
+}
+
+// tooBig6 has the path's router answer a too-big IPv6 packet with an ICMPv6
+// Packet Too Big carrying mtu (RFC 4443 §3.2, RFC 8201 §4); n.mu held. IPv6
+// has no DF bit: every too-big packet gets one, since routers never
+// fragment IPv6 (RFC 8200 §5).
+func (p *Path) tooBig6(at int64, ev *event, mtu int) {
+	h, err := wire.NewIPv6(ev.pkt.b)
+	if err != nil {
+		return
+	}
+	// RFC 4443 §2.4(e.1): never an ICMPv6 error about an ICMPv6 error. A
+	// header chain the router cannot walk might hide one, so it gets no
+	// answer either.
+	t, err := h.Transport()
+	if err != nil {
+		return
+	}
+	if t.Proto == wire.ProtoICMPv6 {
+		if m, err := wire.NewICMPv6(h[t.Offset:]); err != nil || wire.IsICMPv6Error(m.Type()) {
+			return
+		}
+	}
+	// RFC 4443 §2.4(c): as much of the packet as fits a minimum-MTU message.
+	quote := h[:min(len(h), wire.IPv6MinMTU-wire.IPv6HeaderLen-wire.ICMPv6HeaderLen)]
+	m := wire.ICMPv6Repr{Type: wire.ICMPv6PacketTooBig, MTU: uint32(mtu), Data: quote}
+	ip := wire.IPv6Repr{NextHeader: wire.ProtoICMPv6, HopLimit: 64, Src: RouterAddr6, Dst: h.Src(), PayloadLen: m.Len()}
+	b := make([]byte, ip.HeaderLen()+m.Len())
+	ip.Emit(b)
+	m.Emit(b[ip.HeaderLen():], ip.Src, ip.Dst)
+	p.routerReply(at, ev, b)
+}
+
+// routerReply traces the router's ICMP message b and schedules it to reach
+// the sender of ev one path delay later, keyed after the packet it
+// answers; n.mu held.
+func (p *Path) routerReply(at int64, ev *event, b []byte) {
+	n := p.n
 	back := n.path(p.to, p.from)
 	tr := n.trace.begin(at, "icmp:too-big", "router", p.from.name)
 	n.trace.end(n.appendSummary(tr, b))

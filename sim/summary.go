@@ -6,17 +6,21 @@ import (
 	"berth/wire"
 )
 
-// appendSummary appends a one-line description of an IPv4 packet, in the
-// manner of tcpdump, with host names for the addresses the network knows.
-// It reads the packet only through wire's checked views, so a corrupted
-// packet is described as far as it can be, never panics.
+// appendSummary appends a one-line description of an IPv4 or IPv6 packet,
+// in the manner of tcpdump, with host names for the addresses the network
+// knows. It reads the packet only through wire's checked views, so a
+// corrupted packet is described as far as it can be, never panics. IPv6
+// packets say so: TCP6, UDP6, ICMP6, IP6.
 func (n *Network) appendSummary(b []byte, pkt []byte) []byte {
+	if isIPv6(pkt) {
+		return n.appendSummary6(b, pkt)
+	}
 	ip, err := wire.NewIPv4(pkt)
 	if err != nil {
 		b = append(b, "malformed len="...)
 		return strconv.AppendInt(b, int64(len(pkt)), 10)
 	}
-	src, dst := n.addrName(ip.Src().As4()), n.addrName(ip.Dst().As4())
+	src, dst := n.addrName(ip.Src()), n.addrName(ip.Dst())
 	if !ip.ChecksumValid() {
 		b = append(b, "[bad ip csum] "...)
 	}
