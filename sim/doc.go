@@ -40,11 +40,23 @@
 //
 // Network.Host makes a host: a berth stack (see package berth) with one
 // interface, an address from 198.18.0.0/15 in creation order (Addr and
-// Prefix choose others) and a name. Host.Dial, DialContext, Listen,
+// Prefix choose others), an IPv6 address from 2001:2::/48 (Prefix6, RFC
+// 5180's benchmarking range) in creation order too (2001:2::1, ::2, ...;
+// Addr6 chooses another, IPv4Only leaves it out, as does an InterfaceMTU
+// under IPv6's 1280) and a name. Host.Dial, DialContext, Listen,
 // ListenPacket and Ping work like package net's and resolve the names of
 // the network's hosts ("db:5432", "web:http"); DialContext fits
 // http.Transport. Host.Berth returns the berth host itself, for the
 // callback API and the socket table (Host.Sockets).
+//
+// A name resolves to the host's IPv4 address on "tcp", "udp" and "ip4",
+// and to its IPv6 address on "tcp6", "udp6" and "ip6" (Network.Resolve,
+// Network.Resolve6); IPv6 literals work anywhere ("[2001:2::2]:80"). A
+// server listening on "tcp" "[::]:80" takes both families (berth's ":80"
+// is IPv4 only). The links carry bare IP packets, so there is no Neighbor
+// Discovery: a host's IPv6 address costs nothing on the wire, and a run
+// that uses only IPv4 is packet for packet what it was before hosts had
+// IPv6.
 //
 // Host.Crash stops a host as a power cut would: its sockets vanish
 // without FIN or RST, its timers stop, packets arriving for it are
@@ -65,18 +77,20 @@
 //	Delay(d, jitter)             latency with uniform jitter, which reorders (default 1 ms)
 //	Duplicate(p), Corrupt(p)     a second copy; one flipped bit
 //	MTU(n)                       larger packets vanish (a PMTU black hole)
-//	RouterMTU(n)                 larger DF packets are answered with "fragmentation needed" (RFC 1191)
+//	RouterMTU(n)                 larger IPv4 DF packets get "fragmentation needed" (RFC 1191),
+//	                             larger IPv6 packets "packet too big" (RFC 8201; n < 1280 acts as 1280)
 //	Rate(bps, queue)             a bottleneck with a bounded queue and tail drop
 //
-// and controls: Partition and Heal (one way on a Path, both on a Link),
-// Hold and Release (packets wait, then go in order). PathStats counts what
+// Every fault treats IPv4 and IPv6 packets alike. The controls are
+// Partition and Heal (one way on a Path, both on a Link), Hold and Release
+// (packets wait, then go in order). PathStats counts what
 // each path did. InterfaceMTU sets a host's own MTU, from which TCP takes
 // its MSS.
 //
 // # Capture and trace
 //
-// Network.Capture writes a pcap file of every packet as it leaves its
-// sender; Host.Capture writes one host's view, tcpdump-style, with
+// Network.Capture writes a pcap file (LINKTYPE_RAW, which carries both
+// IPv4 and IPv6) of every packet as it leaves its sender; Host.Capture writes one host's view, tcpdump-style, with
 // arrivals as the faults left them (duplicates, flipped bits, new order).
 // Timestamps are virtual time (the bubble's clock starts at 2000-01-01
 // UTC). The text trace (Trace option) has one line per packet event and
@@ -86,6 +100,13 @@
 //	0.003000000 recv              a>b TCP a:35496 > b:7 [.] seq=1647916730 ack=651892457 win=1024 len=1448 id=4231 ttl=64
 //	0.004000000 drop:loss         a>b TCP ...
 //	30.050000000 heal              a>b
+//
+// IPv6 packets read TCP6, UDP6, ICMP6 (with the type, and the MTU of a
+// Packet Too Big) or IP6, and end with the hop limit (hlim=) and the flow
+// label when there is one instead of IPv4's id= and ttl=:
+//
+//	0.002000000 drop:mtu          a>b TCP6 a:40632 > b:9 [.] seq=3242735008 ack=1371448810 win=1024 len=1428 hlim=64
+//	0.002000000 icmp:too-big      router>a ICMP6 2001:2:0:ffff::fffe > a packet too big mtu=1400 len=1232 hlim=64
 //
 // with the verbs send (and send+dup, send+corrupt), recv, hold, drop:loss,
 // drop:burst, drop:queue, drop:mtu, icmp:too-big, drop:partition, drop:noroute,
