@@ -220,16 +220,23 @@ var _ = net.ErrClosed
 // with GOMAXPROCS=1 and GOMAXPROCS=2: nothing in the schedule depends on
 // addresses in memory, map order or the number of processors.
 func TestSameSeedAcrossProcesses(t *testing.T) {
+	// One line per family: IPv4, then IPv6.
+	runs := func() string {
+		var lines []string
+		for _, fam := range []string{"", "6"} {
+			r := runWorkloadNet(t, 42, fam)
+			lines = append(lines, fmt.Sprintf("RUN%s trace=%x pcap=%x", fam, sha256.Sum256(r.trace), sha256.Sum256(r.pcap)))
+		}
+		return strings.Join(lines, "\n")
+	}
 	if os.Getenv("BERTH_SIM_CHILD") == "1" {
-		r := runWorkload(t, 42)
-		fmt.Printf("RUN trace=%x pcap=%x\n", sha256.Sum256(r.trace), sha256.Sum256(r.pcap))
+		fmt.Println(runs())
 		return
 	}
 	if testing.Short() {
 		t.Skip("runs the test binary twice")
 	}
-	r := runWorkload(t, 42)
-	want := fmt.Sprintf("RUN trace=%x pcap=%x", sha256.Sum256(r.trace), sha256.Sum256(r.pcap))
+	want := runs()
 	for _, procs := range []string{"1", "2"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSameSeedAcrossProcesses$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "BERTH_SIM_CHILD=1", "GOMAXPROCS="+procs)
@@ -237,13 +244,13 @@ func TestSameSeedAcrossProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("child: %v\n%s", err, out)
 		}
-		got := ""
+		var got []string
 		for _, line := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(line, "RUN ") {
-				got = line
+			if strings.HasPrefix(line, "RUN") {
+				got = append(got, line)
 			}
 		}
-		if got != want {
+		if strings.Join(got, "\n") != want {
 			t.Fatalf("GOMAXPROCS=%s child: %q, this process: %q", procs, got, want)
 		}
 	}

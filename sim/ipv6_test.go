@@ -418,3 +418,87 @@ func TestIPv6_SilentInIPv4Runs(t *testing.T) {
 		}
 	}
 }
+
+// The other faults and controls act on IPv6 packets as on IPv4 ones:
+// corruption (caught by the checksums over the IPv6 pseudo-header), a rate
+// limit with its queue, one-way partitions, Hold and Release.
+func TestIPv6_FaultsAndControls(t *testing.T) {
+	Run(t, func(t *testing.T, n *Network) {
+		a, b := n.Host("a"), n.Host("b")
+		l := n.Link(a, b, Corrupt(0.03), Rate(20_000_000, 32<<10))
+		took, err := transferNet(a, b, "tcp6", 9, 512<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := l.Stats()
+		// 512 KiB at 20 Mbit/s takes at least 0.2 s of serialisation.
+		if st.Corrupted == 0 || st.QueueDrops == 0 || took < 200*time.Millisecond {
+			t.Fatalf("in %v: %+v; want corrupted packets and queue drops", took, st)
+		}
+		l.Set(None())
+		time.Sleep(2 * time.Minute) // the connection's last packets and TIME-WAIT
+		before := n.Path(a, b).Stats()
+
+		pc, err := b.ListenPacket("udp6", ":53")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		u, err := a.Dial("udp6", "b:53")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer u.Close()
+		buf := make([]byte, 100)
+		read := func() string {
+			pc.SetReadDeadline(time.Now().Add(time.Second))
+			k, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return err.Error()
+			}
+			return string(buf[:k])
+		}
+		n.Path(a, b).Partition()
+		u.Write([]byte("cut"))
+		if got := read(); !strings.Contains(got, "timeout") {
+			t.Fatalf("through a partition: %q", got)
+		}
+		if st := n.Path(a, b).Stats(); st.Partitioned-before.Partitioned != 1 {
+			t.Fatalf("partitioned %d, want 1", st.Partitioned-before.Partitioned)
+		}
+		n.Path(a, b).Heal()
+		n.Path(a, b).Hold()
+		u.Write([]byte("one"))
+		u.Write([]byte("two"))
+		if got := read(); !strings.Contains(got, "timeout") {
+			t.Fatalf("while held: %q", got)
+		}
+		n.Path(a, b).Release()
+		if got1, got2 := read(), read(); got1 != "one" || got2 != "two" {
+			t.Fatalf("released: %q, %q", got1, got2)
+		}
+		if st := n.Path(a, b).Stats(); st.Held-before.Held != 2 {
+			t.Fatalf("held %d, want 2", st.Held-before.Held)
+		}
+	})
+}
+
+// A restarted host has its IPv6 address again, and a crashed one drops
+// IPv6 packets like IPv4 ones.
+func TestIPv6_CrashAndRestart(t *testing.T) {
+	Run(t, func(t *testing.T, n *Network) {
+		a, b := n.Host("a"), n.Host("b")
+		b.Crash()
+		pc, _ := a.ListenPacket("udp6", ":1")
+		defer pc.Close()
+		pc.WriteTo([]byte("x"), &net.UDPAddr{IP: b.Addr6().AsSlice(), Port: 9})
+		time.Sleep(time.Second)
+		if st := n.Path(a, b).Stats(); st.HostDown != 1 {
+			t.Fatalf("arrivals at the crashed host: %+v", st)
+		}
+		b.Restart()
+		if _, err := transferNet(a, b, "tcp6", 9, 64<<10); err != nil {
+			t.Fatalf("after restart: %v", err)
+		}
+	})
+}
