@@ -108,6 +108,12 @@ func (n *Network) Host(name string, opts ...HostOption) *Host {
 		n.mu.Unlock()
 		panic(fmt.Sprintf("sim: host name %q empty or taken", name))
 	}
+	// Checked before any address is handed out, so that a setup mistake
+	// recovered from leaves the numbering as it was.
+	if h.addr6.IsValid() && (!Prefix6.Contains(h.addr6) || h.addr6 == RouterAddr6 || n.byAddr[h.addr6] != nil || h.mtu < wire.IPv6MinMTU) {
+		n.mu.Unlock()
+		panic(fmt.Sprintf("sim: IPv6 address %v of %q is outside %v, taken, or on an MTU under %d", h.addr6, name, Prefix6, wire.IPv6MinMTU))
+	}
 	if !h.addr.IsValid() {
 		for n.byAddr[n.next] != nil {
 			n.next = n.next.Next()
@@ -119,12 +125,7 @@ func (n *Network) Host(name string, opts ...HostOption) *Host {
 		n.mu.Unlock()
 		panic(fmt.Sprintf("sim: address %v of %q is outside %v or taken", h.addr, name, n.prefix))
 	}
-	if h.addr6.IsValid() {
-		if !Prefix6.Contains(h.addr6) || h.addr6 == RouterAddr6 || n.byAddr[h.addr6] != nil || h.mtu < wire.IPv6MinMTU {
-			n.mu.Unlock()
-			panic(fmt.Sprintf("sim: IPv6 address %v of %q is outside %v, taken, or on an MTU under %d", h.addr6, name, Prefix6, wire.IPv6MinMTU))
-		}
-	} else if !h.only4 && h.mtu >= wire.IPv6MinMTU {
+	if !h.addr6.IsValid() && !h.only4 && h.mtu >= wire.IPv6MinMTU {
 		for n.byAddr[n.next6] != nil {
 			n.next6 = n.next6.Next()
 		}

@@ -71,6 +71,10 @@ func TestIPv6_Addresses(t *testing.T) {
 			}()
 			n.Host("bad-mtu", Addr6(netip.MustParseAddr("2001:2::9:9")), InterfaceMTU(1000))
 		}()
+		// The mistakes handed out no address.
+		if g := n.Host("g"); g.Addr().String() != "198.18.0.7" || g.Addr6().String() != "2001:2::4" {
+			t.Errorf("after the panics the next host got %v and %v", g.Addr(), g.Addr6())
+		}
 	})
 }
 
