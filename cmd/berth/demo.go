@@ -86,7 +86,8 @@ func demoStory(n *sim.Network, c demoConfig, out io.Writer) error {
 
 	web, laptop, db, monitor := n.Host("web"), n.Host("laptop"), n.Host("db"), n.Host("monitor")
 	say := func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }
-	say("berth demo: a simulated network (seed %d): web %v, laptop %v, db %v, monitor %v", *seed, web.Addr(), laptop.Addr(), db.Addr(), monitor.Addr())
+	say("berth demo: a simulated network (seed %d): web %v, laptop %v, db %v, monitor %v (and %v, %v, %v, %v over IPv6)",
+		*seed, web.Addr(), laptop.Addr(), db.Addr(), monitor.Addr(), web.Addr6(), laptop.Addr6(), db.Addr6(), monitor.Addr6())
 	say("every path: 5 ms delay, 1 ms jitter, %.0f%% loss; each host is a whole berth stack\n", *loss*100)
 
 	// Raw sockets: the monitor pings everyone, fragmenting large pings.
@@ -160,6 +161,33 @@ func demoStory(n *sim.Network, c demoConfig, out io.Writer) error {
 		return fmt.Errorf("tcp echo: %v", err)
 	}
 	say("   tcp laptop -> db:echo (callback server): %d bytes out and back intact despite the loss", len(big))
+
+	// The same over IPv6: every simulated host has an address in
+	// 2001:2::/48 beside its IPv4 one.
+	ln6, err := web.Listen("tcp6", ":http")
+	if err != nil {
+		return err
+	}
+	go srv.Serve(ln6)
+	tr6 := &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return laptop.DialContext(ctx, "tcp6", addr)
+	}}
+	defer tr6.CloseIdleConnections()
+	say("   IPv6: web listens on [::]:http too; laptop fetches over \"tcp6\", monitor pings web's %v (ICMPv6):", web.Addr6())
+	start := time.Now()
+	if resp, err := (&http.Client{Transport: tr6, Timeout: 3 * time.Second}).Get("http://web/ipv6"); err != nil {
+		say("   GET /ipv6: failed after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		first, _, _ := bytes.Cut(body, []byte("\n"))
+		say("   GET /ipv6: %s, %d bytes in %v: %q", resp.Status, len(body), time.Since(start).Round(time.Millisecond), first)
+	}
+	if r, err := pingRetry(ctx, monitor, web.Addr6().String(), 77, 1400); err == nil {
+		say("   ping6 web 1400 bytes: reply from %v hlim=%d time=%v", r.From, r.TTL, r.RTT.Round(10*time.Microsecond))
+	} else {
+		say("   ping6 web: no reply (%v)", err)
+	}
 
 	// A partition, and the heal.
 	say("\n4. A partition: laptop and web cannot reach each other.")
