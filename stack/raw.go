@@ -87,20 +87,31 @@ func (s *Stack) rawInput(p *ip.Packet) bool {
 	if p.Header6 != nil {
 		return s.rawInput6(p)
 	}
-	socks := s.raw.byProto[p.Protocol]
+	h := p.Header
+	return s.rawDeliver(s.raw.byProto[p.Protocol], h.Src(), h.Dst(), h, false)
+}
+
+// rawDeliver queues data, a packet from src to dst, to each socket of
+// socks that its bind and connect filters let through, and reports
+// whether any matched. IPv6 sockets keep the source beside the queue,
+// since their data has no header to carry it.
+func (s *Stack) rawDeliver(socks []*RawSocket, src, dst netip.Addr, data []byte, v6 bool) bool {
 	taken := false
 	for _, r := range socks {
-		if (r.local.IsValid() && r.local != p.Header.Dst()) || (r.remote.IsValid() && r.remote != p.Header.Src()) {
+		if (r.local.IsValid() && r.local != dst) || (r.remote.IsValid() && r.remote != src) {
 			continue
 		}
 		taken = true
-		b := buf.From(0, p.Header)
+		b := buf.From(0, data)
 		wasEmpty := r.q.Len() == 0
 		if !r.q.Push(b) {
 			b.Release()
 			r.drops++
 			s.raw.stats.RcvbufErrors++
 			continue
+		}
+		if v6 {
+			r.from6 = append(r.from6, src)
 		}
 		r.rxPackets++
 		s.raw.stats.InDelivers++

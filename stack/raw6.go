@@ -50,28 +50,7 @@ func (s *Stack) rawInput6(p *ip.Packet) bool {
 			return false
 		}
 	}
-	taken := false
-	for _, r := range socks {
-		if (r.local.IsValid() && r.local != dst) || (r.remote.IsValid() && r.remote != src) {
-			continue
-		}
-		taken = true
-		b := buf.From(0, p.Payload)
-		wasEmpty := r.q.Len() == 0
-		if !r.q.Push(b) {
-			b.Release()
-			r.drops++
-			s.raw.stats.RcvbufErrors++
-			continue
-		}
-		r.from6 = append(r.from6, src)
-		r.rxPackets++
-		s.raw.stats.InDelivers++
-		if wasEmpty && r.cb.fn != nil { // Readable is an edge: read until EWOULDBLOCK
-			s.post(r, Readable)
-		}
-	}
-	return taken
+	return s.rawDeliver(socks, src, dst, p.Payload, true)
 }
 
 // send6 is Send on an IPv6 socket; mu is held.
