@@ -120,10 +120,11 @@ func (e ICMPError) NextHopMTU() int {
 // in flight at the new size (Linux's tcp_mtu_reduced and
 // tcp_simple_retransmit).
 func (c *Conn) pathMTU(now tick, e ICMPError) bool {
-	mss := e.NextHopMTU() - 40 // IPv4 and TCP headers without options (RFC 6691)
+	headers := 40 // IPv4 and TCP headers without options (RFC 6691)
 	if e.IPv6 {
-		mss = e.NextHopMTU() - 60 // IPv6's fixed header is 40 bytes
+		headers = 60 // IPv6's fixed header is 40 bytes
 	}
+	mss := e.NextHopMTU() - headers
 	if c.has(fTimestamps) {
 		mss -= 12
 	}
